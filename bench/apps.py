@@ -1,0 +1,198 @@
+"""Read sample apps and their variants from disk into frozen values.
+
+Layout (any directory laid out like sample_apps/ works with `--apps DIR`):
+
+    <apps>/<app>/app.toml                 name, port, health path, context, edit recipe
+    <apps>/<app>/src/                     the build context: the app as a developer has it
+    <apps>/<app>/variants/<v>/Dockerfile  one hand-written Dockerfile per technique
+    <apps>/<app>/variants/<v>/variant.toml  technique tags, parent, summary
+    <apps>/<app>/variants/<v>/Dockerfile.dockerignore  (optional) BuildKit's
+                                          Dockerfile-specific ignore file
+
+Base images are read from the Dockerfile's FROM lines, never declared twice.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.errors import UserError
+
+DEFAULT_APPS_DIR = Path(__file__).resolve().parent.parent / "sample_apps"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """The scripted one-line source change of the `edit` build scenario."""
+
+    file: str  # relative to the context
+    append: str  # a line that changes the file but not the behaviour (e.g. a comment)
+
+
+@dataclass(frozen=True)
+class Variant:
+    app: str
+    name: str
+    dockerfile: Path
+    techniques: tuple[str, ...]
+    parent: str | None
+    summary: str
+    bases: tuple[str, ...]  # upstream refs as written in FROM lines, in order, no stages
+    target: str | None = None
+    user: str | None = None  # the user the variant declares; smoke checks run as it
+    # The article's "after" for this app is taken from the best variant that serves.
+    dockerignore: Path | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.app}/{self.name}"
+
+
+@dataclass(frozen=True)
+class App:
+    name: str
+    root: Path
+    context: Path
+    port: int
+    health_path: str
+    language: str
+    description: str
+    edit: Edit | None
+    variants: tuple[Variant, ...] = field(default=())
+
+    def variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise UserError(
+            f"app {self.name!r} has no variant {name!r}; variants: "
+            + ", ".join(v.name for v in self.variants)
+        )
+
+
+_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", re.I | re.M)
+
+
+def dockerfile_bases(text: str) -> tuple[str, ...]:
+    """Upstream image refs a Dockerfile names in FROM, skipping stage names and scratch."""
+    stages: set[str] = set()
+    refs: list[str] = []
+    for m in _FROM.finditer(text):
+        ref, alias = m.group(1), m.group(2)
+        if ref.lower() not in stages and ref != "scratch" and ref not in refs:
+            refs.append(ref)
+        if alias:
+            stages.add(alias.lower())
+    return tuple(refs)
+
+
+def dockerfile_user(text: str) -> str | None:
+    """The USER of the final stage, if the Dockerfile sets one."""
+    final = re.split(r"^\s*FROM\s", text, flags=re.I | re.M)[-1]
+    users = re.findall(r"^\s*USER\s+(\S+)", final, flags=re.I | re.M)
+    return users[-1] if users else None
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path} is missing: every app and variant needs one (see sample_apps/README.md)")
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"{path} is not valid TOML: {e}")
+
+
+def load_variant(app: str, vdir: Path) -> Variant:
+    meta = _read_toml(vdir / "variant.toml")
+    dockerfile = vdir / "Dockerfile"
+    if not dockerfile.is_file():
+        raise UserError(f"{vdir} has no Dockerfile")
+    text = dockerfile.read_text()
+    ignore = vdir / "Dockerfile.dockerignore"
+    techniques = meta.get("techniques", [])
+    if isinstance(techniques, str):
+        techniques = [techniques]
+    return Variant(
+        app=app,
+        name=vdir.name,
+        dockerfile=dockerfile,
+        techniques=tuple(techniques),
+        parent=meta.get("parent"),
+        summary=meta.get("summary", ""),
+        bases=dockerfile_bases(text),
+        target=meta.get("target"),
+        user=dockerfile_user(text),
+        dockerignore=ignore if ignore.is_file() else None,
+    )
+
+
+def load_app(root: Path) -> App:
+    meta = _read_toml(root / "app.toml")
+    vroot = root / "variants"
+    if not vroot.is_dir():
+        raise UserError(f"{root} has no variants/ folder")
+    name = meta.get("name", root.name)
+    variants = tuple(
+        load_variant(name, d) for d in sorted(vroot.iterdir()) if (d / "Dockerfile").is_file()
+    )
+    edit = meta.get("edit")
+    return App(
+        name=name,
+        root=root,
+        context=(root / meta.get("context", "src")).resolve(),
+        port=int(meta.get("port", 8080)),
+        health_path=meta.get("health_path", "/healthz"),
+        language=meta.get("language", name),
+        description=meta.get("description", ""),
+        edit=Edit(edit["file"], edit["append"]) if edit else None,
+        variants=_ordered(variants),
+    )
+
+
+def _ordered(variants: tuple[Variant, ...]) -> tuple[Variant, ...]:
+    """Parents before children, bloated first; otherwise alphabetical."""
+    by_name = {v.name: v for v in variants}
+
+    def depth(v: Variant) -> int:
+        d, seen = 0, set()
+        while v.parent and v.parent in by_name and v.name not in seen:
+            seen.add(v.name)
+            v = by_name[v.parent]
+            d += 1
+        return d
+
+    return tuple(sorted(variants, key=lambda v: (depth(v), v.name != "bloated", v.name)))
+
+
+def load_apps(apps_dir: Path | None = None) -> tuple[App, ...]:
+    apps_dir = Path(apps_dir or DEFAULT_APPS_DIR)
+    if not apps_dir.is_dir():
+        raise UserError(f"--apps {apps_dir}: no such directory")
+    apps = tuple(load_app(d) for d in sorted(apps_dir.iterdir()) if (d / "app.toml").is_file())
+    if not apps:
+        raise UserError(f"--apps {apps_dir}: no <app>/app.toml found (see sample_apps/README.md)")
+    return apps
+
+
+def select(apps: tuple[App, ...], only: list[str] | None) -> list[tuple[App, Variant]]:
+    """Filter by `--only APP[/VARIANT]` (repeatable, comma-separated)."""
+    pairs = [(a, v) for a in apps for v in a.variants]
+    if not only:
+        return pairs
+    wanted = [s.strip() for item in only for s in item.split(",") if s.strip()]
+    names = {a.name for a in apps}
+    out = []
+    for w in wanted:
+        app, _, var = w.partition("/")
+        if app not in names:
+            raise UserError(f"--only {w}: no app {app!r}; apps: {', '.join(sorted(names))}")
+        for a, v in pairs:
+            if a.name == app and (not var or v.name == var) and (a, v) not in out:
+                out.append((a, v))
+        if var and not any(a.name == app and v.name == var for a, v in pairs):
+            a = next(a for a in apps if a.name == app)
+            a.variant(var)  # raises a UserError listing the variants
+    return out
