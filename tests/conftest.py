@@ -1,0 +1,79 @@
+"""Engine tests carry the `docker` marker. They skip loudly where no engine answers,
+and never skip under CI=true: there a missing engine is a failure."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _engine_answers() -> tuple[bool, str]:
+    docker = shutil.which("docker")
+    if not docker:
+        return False, "no docker client on PATH"
+    try:
+        p = subprocess.run([docker, "info", "-f", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=15)
+    except subprocess.TimeoutExpired:
+        return False, "docker info timed out"
+    if p.returncode != 0:
+        return False, (p.stderr.strip().splitlines() or ["docker info failed"])[-1]
+    b = subprocess.run([docker, "buildx", "version"], capture_output=True, text=True, timeout=15)
+    if b.returncode != 0:
+        return False, "docker buildx is missing"
+    return True, p.stdout.strip()
+
+
+_STATE: dict = {}
+
+
+def engine_state() -> tuple[bool, str]:
+    if "engine" not in _STATE:
+        _STATE["engine"] = _engine_answers()
+    return _STATE["engine"]
+
+
+def pytest_collection_modifyitems(config, items):
+    docker_items = [i for i in items if i.get_closest_marker("docker")]
+    if not docker_items:
+        return
+    ok, why = engine_state()
+    if ok:
+        return
+    if os.environ.get("CI") == "true":
+        # Under CI a missing engine is a failure, not a skip.
+        for item in docker_items:
+            item.add_marker(pytest.mark.usefixtures("_require_engine"))
+        return
+    skip = pytest.mark.skip(reason=f"NO DOCKER ENGINE ({why}): run scripts/bootstrap-engine.sh to run this test")
+    for item in docker_items:
+        item.add_marker(skip)
+
+
+@pytest.fixture
+def _require_engine():
+    ok, why = engine_state()
+    if not ok:
+        pytest.fail(f"CI=true but no Docker engine answers: {why}")
+
+
+def pytest_terminal_summary(terminalreporter):
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "NO DOCKER ENGINE" in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(
+            f"WARNING: {len(skipped)} docker tests skipped because no engine answers", red=True, bold=True
+        )
+
+
+@pytest.fixture
+def fake_executor():
+    from tests.fakes import FakeExecutor
+
+    return FakeExecutor()
