@@ -1,0 +1,3 @@
+module example.com/bench/greeter
+
+go 1.22
