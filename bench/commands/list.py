@@ -1,0 +1,63 @@
+"""bench list: the apps x variants matrix, and which variants can run here and why not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.apps import load_apps, select
+
+
+def add_arguments(p):
+    p.add_argument("--apps", type=Path, help="a directory laid out like sample_apps/")
+    p.add_argument("--only", action="append", metavar="APP[/VARIANT]")
+    p.add_argument("--bases", choices=["auto", "hub", "local"], default="local",
+                   help="how bases would resolve (default local: no network needed)")
+    p.add_argument("--json", action="store_true")
+
+
+def _availability(refs: set[str], mode: str) -> dict[str, tuple[bool, str, bool]]:
+    """ref -> (available, reason, standin) without building anything."""
+    try:
+        from bench.bases import resolve
+    except ImportError:
+        return {r: (True, "", False) for r in refs}
+    out = {}
+    try:
+        res = resolve(sorted(refs), mode, build=False)
+    except Exception as e:  # noqa: BLE001 - listing must not need a working engine
+        return {r: (True, f"not checked: {e}", False) for r in refs}
+    for r, v in res.items():
+        out[r] = (v.available, v.reason, v.standin)
+    return out
+
+
+def run(args) -> int:
+    pairs = select(load_apps(args.apps), args.only)
+    refs = {b for _, v in pairs for b in v.bases}
+    avail = _availability(refs, args.bases)
+    rows = []
+    for a, v in pairs:
+        blocked = [f"{b}: {avail[b][1]}" for b in v.bases if not avail.get(b, (True,))[0]]
+        rows.append({
+            "app": a.name, "variant": v.name, "techniques": list(v.techniques), "parent": v.parent,
+            "bases": list(v.bases), "standin": any(avail.get(b, (1, "", False))[2] for b in v.bases),
+            "runnable": not blocked, "why_not": "; ".join(blocked), "summary": v.summary,
+        })
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"bench matrix ({len(rows)} variants, bases mode {args.bases})")
+    for col in ("app", "variant", "techniques", "parent", "bases", "runs here"):
+        t.add_column(col)
+    for r in rows:
+        bases = ", ".join(r["bases"]) or "(none)"
+        if r["standin"]:
+            bases += " [stand-in]"
+        t.add_row(r["app"], r["variant"], ", ".join(r["techniques"]), r["parent"] or "", bases,
+                  "yes" if r["runnable"] else f"no: {r['why_not']}")
+    Console().print(t)
+    return 0

@@ -1,0 +1,77 @@
+"""bench run: build, measure and store every variant; print a summary table."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bench.apps import load_apps, select
+from bench.engine.executor import default_executor
+from bench.errors import UserError
+from bench.plan import PROFILES, PROFILES_BANDWIDTH, SCENARIOS, make_plan
+from bench.store import RESULTS_DIR, Run, find_run
+
+
+def add_arguments(p):
+    p.add_argument("--only", action="append", metavar="APP[/VARIANT]",
+                   help="measure only these (repeatable, comma-separated)")
+    p.add_argument("--apps", type=Path, help="a directory laid out like sample_apps/ (default: the bundled apps)")
+    p.add_argument("--profile", choices=list(PROFILES), default="standard",
+                   help="quick: 1 repetition, loopback pulls; standard: 3 repetitions, all bandwidth profiles; full: 5 + warmup")
+    p.add_argument("--repeat", type=int, help="repetitions per scenario (overrides the profile)")
+    p.add_argument("--warmup", type=int, help="unrecorded builds before measuring (overrides the profile)")
+    p.add_argument("--scenarios", help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    p.add_argument("--pull-profiles", help=f"comma-separated subset of {','.join(PROFILES_BANDWIDTH)}")
+    p.add_argument("--no-push", action="store_true", help="skip the registry: no push, no cold pulls")
+    p.add_argument("--no-analyze", action="store_true", help="skip dive/syft/hadolint analysis")
+    p.add_argument("--bases", choices=["auto", "hub", "local"], default="auto",
+                   help="hub: pull real bases; local: build stand-ins; auto: hub when a registry answers")
+    p.add_argument("--resume", nargs="?", const="", metavar="RUN",
+                   help="continue the newest (or the named) interrupted run without redoing finished cells")
+    p.add_argument("--results", type=Path, default=RESULTS_DIR, help="results directory (default: results/)")
+
+
+def _csv(s):
+    return tuple(x.strip() for x in s.split(",") if x.strip()) if s else None
+
+
+def run(args) -> int:
+    from bench import metadata as md
+    from bench.runner import Runner, check_engine
+
+    apps = load_apps(args.apps)
+    pairs = select(apps, args.only)
+    plan = make_plan(
+        pairs, profile=args.profile, repeat=args.repeat, warmup=args.warmup,
+        scenarios=_csv(args.scenarios), pull_profiles=_csv(args.pull_profiles),
+        analyze=False if args.no_analyze else None, push_pull=False if args.no_push else None,
+    )
+    ex = default_executor()
+    check_engine(ex)
+    argv = sys.argv[1:]
+    if args.resume is not None:
+        folder = find_run(args.results, args.resume or None, complete=False)
+        run_ = Run.open(folder)
+        if run_.metadata.get("complete"):
+            print(f"run {run_.run_id} is already complete; nothing to resume")
+            return 0
+        print(f"resuming run {run_.run_id}")
+    else:
+        meta = md.collect(ex, profile=plan.profile.name, argv=argv, bases_mode=args.bases,
+                          plan={"cells": [c.key for c in plan.cells], "repeat": plan.cells[0].repeat if plan.cells else 0,
+                                "scenarios": list(plan.cells[0].scenarios) if plan.cells else [],
+                                "pull_profiles": list(plan.cells[0].pull_profiles) if plan.cells else []},
+                          apps_dir=str(args.apps or "sample_apps"))
+        run_ = Run.create(args.results, meta)
+    print(f"run {run_.run_id}: {plan.describe()} -> {run_.folder}")
+
+    from bench.commands._progress import RichReporter
+
+    with RichReporter(len(plan.cells)) as reporter:
+        runner = Runner(ex, run_, plan, bases_mode=args.bases, reporter=reporter, resume=args.resume is not None)
+        runner.execute()
+    from bench.commands._summary import print_summary
+
+    print_summary(run_)
+    failed = [c for c in run_.cells.values() if c.status == "failed"]
+    return 1 if failed else 0

@@ -1,0 +1,113 @@
+"""Run metadata, collected once per run. Collection never crashes a run: a failure is
+stored as the value (pyperf's rule)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import socket
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import bench
+from bench.engine.executor import Executor
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _safe(fn):
+    try:
+        return fn()
+    except Exception as e:  # noqa: BLE001 - metadata must never crash a run
+        return f"error: {type(e).__name__}: {e}"[:200]
+
+
+def engine_info(executor: Executor) -> dict:
+    def version():
+        return json.loads(executor.run(["docker", "version", "--format", "{{json .}}"]).stdout)
+
+    def info():
+        return json.loads(executor.run(["docker", "info", "--format", "{{json .}}"]).stdout)
+
+    def buildx():
+        return executor.run(["docker", "buildx", "version"]).stdout.strip()
+
+    def buildkit():
+        out = executor.run(["docker", "buildx", "inspect"]).stdout
+        for line in out.splitlines():
+            if line.strip().lower().startswith("buildkit"):
+                return line.split(":", 1)[1].strip()
+        return "unknown"
+
+    v, i = _safe(version), _safe(info)
+    out = {"buildx": _safe(buildx), "buildkit": _safe(buildkit)}
+    if isinstance(v, dict):
+        server = v.get("Server") or {}
+        out["server"] = server.get("Version", "")
+        out["client"] = (v.get("Client") or {}).get("Version", "")
+        for comp in server.get("Components") or []:
+            if comp.get("Name") == "containerd":
+                out["containerd"] = comp.get("Version", "")
+    else:
+        out["server"] = v
+    if isinstance(i, dict):
+        out["storage_driver"] = i.get("Driver", "")
+        out["cgroup"] = f'{i.get("CgroupDriver", "")} v{i.get("CgroupVersion", "")}'
+        out["os"] = i.get("OperatingSystem", "")
+        out["kernel"] = i.get("KernelVersion", "")
+    # buildx reports v0.0.0+unknown for distro builds of the embedded BuildKit; say so.
+    if out.get("buildkit") in ("v0.0.0+unknown", "unknown") and out.get("server"):
+        out["buildkit"] = f'embedded in dockerd {out["server"]} (version not reported)'
+    return out
+
+
+def machine_info() -> dict:
+    def cpu_model():
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+        return platform.processor()
+
+    def mem():
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                return int(line.split()[1]) * 1024
+        return None
+
+    def debian():
+        return Path("/etc/debian_version").read_text().strip()
+
+    return {
+        "cpu_model": _safe(cpu_model),
+        "cpus": os.cpu_count(),
+        "memory_bytes": _safe(mem),
+        "kernel": platform.release(),
+        "os": _safe(debian) if Path("/etc/debian_version").exists() else platform.platform(),
+        "python": platform.python_version(),
+        # A hash, not the name: results are published.
+        "hostname_hash": hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12],
+    }
+
+
+def bench_info() -> dict:
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+
+    return {
+        "version": bench.__version__,
+        "git_commit": _safe(lambda: git("rev-parse", "HEAD") or "unknown"),
+        "git_dirty": _safe(lambda: bool(git("status", "--porcelain", "--untracked-files=no"))),
+    }
+
+
+def collect(executor: Executor, **extra) -> dict:
+    return {
+        "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "engine": engine_info(executor),
+        "machine": machine_info(),
+        "bench": bench_info(),
+        **extra,
+    }

@@ -1,0 +1,336 @@
+"""Measure a plan cell by cell and store every sample as soon as a cell is done.
+
+For each cell (app/variant): resolve its bases, then per repetition a cold build
+(--no-cache, bases present), a warm build (nothing changed) and an edit build (a one-line
+change to a source file, reverted after); then sizes, a smoke check, push and cold pulls
+through each bandwidth profile, and the layer/package/lint analysis.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from bench import LABEL
+from bench.apps import App
+from bench.engine.buildx import context_bytes
+from bench.engine.executor import DockerError, Executor
+from bench.errors import EngineUnavailable, UserError
+from bench.measure.build import BuildFailed, run_build
+from bench.measure.image import image_samples
+from bench.measure.smoke import smoke, smoke_samples
+from bench.plan import PROFILES_BANDWIDTH, Cell, Plan
+from bench.store import Cell as StoredCell
+from bench.store import Run, Sample
+
+log = logging.getLogger("bench.runner")
+
+WORK_DIR = Path(os.environ.get("BENCH_WORK_DIR", Path.home() / ".cache" / "bench" / "work"))
+
+
+def image_tag(app: str, variant: str) -> str:
+    return f"bench/{app}:{variant}"
+
+
+@dataclass
+class Reporter:
+    """What the runner tells the person watching; the CLI plugs rich in here."""
+
+    cell_started: Callable[[str, int, int], None] = lambda key, i, n: None
+    step: Callable[[str], None] = lambda text: None
+    cell_done: Callable[[StoredCell], None] = lambda cell: None
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM ends a run like Ctrl-C does, so every context manager cleans up."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def prepare_context(app: App, run_id: str) -> Path:
+    """A private copy of the app's context: edits never touch the repository, and the
+    app's `prepare` commands (a developer's gitignored clutter) run there."""
+    dest = WORK_DIR / app.name
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(app.context, dest, symlinks=True)
+    return dest
+
+
+@contextmanager
+def edited(path: Path, line: str):
+    original = path.read_bytes()
+    try:
+        text = original.decode()
+        sep = "" if text.endswith("\n") else "\n"
+        path.write_text(text + sep + line + "\n")
+        yield
+    finally:
+        path.write_bytes(original)
+
+
+@dataclass
+class Runner:
+    executor: Executor
+    run: Run
+    plan: Plan
+    bases_mode: str = "auto"
+    reporter: Reporter = field(default_factory=Reporter)
+    resume: bool = False
+    _contexts: dict = field(default_factory=dict)
+    _resolved: dict = field(default_factory=dict)
+
+    # -- the whole plan ---------------------------------------------------------------------
+    def execute(self) -> Run:
+        check_engine(self.executor)
+        todo = [c for c in self.plan.cells if not self._finished(c)]
+        needs_registry = any(c.push_pull for c in todo)
+        with _sigterm_as_interrupt(), ExitStack() as stack:
+            registry = cold = None
+            if needs_registry:
+                registry, cold = self._start_registry(stack)
+            for i, cell in enumerate(self.plan.cells, 1):
+                self.reporter.cell_started(cell.key, i, len(self.plan.cells))
+                if self._finished(cell):
+                    continue
+                stored = self._measure_cell(cell, registry, cold)
+                self.run.set_cell(stored)
+                self.run.save()
+                self.reporter.cell_done(stored)
+        self.run.finish()
+        return self.run
+
+    def _finished(self, cell: Cell) -> bool:
+        c = self.run.cells.get(cell.key)
+        return bool(self.resume and c and c.status in ("ok", "failed", "skipped"))
+
+    def _start_registry(self, stack: ExitStack):
+        try:
+            from bench.engine.coldpull import ColdEngine
+            from bench.engine.registry import LocalRegistry
+        except ImportError as e:  # the registry part is optional for a partial install
+            log.warning("push/pull disabled: %s", e)
+            return None, None
+        self.reporter.step("starting the local registry and the cold-pull engine")
+        try:
+            registry = stack.enter_context(LocalRegistry())
+            cold = stack.enter_context(ColdEngine())
+        except UserError:
+            raise
+        except Exception as e:  # noqa: BLE001
+            raise UserError(f"could not start the local registry or cold-pull engine: {e}; "
+                            "run `python -m bench doctor`, or rerun with --no-push")
+        return registry, cold
+
+    # -- one cell -----------------------------------------------------------------------------
+    def _measure_cell(self, cell: Cell, registry, cold) -> StoredCell:
+        app, v = cell.app, cell.variant
+        stored = StoredCell(
+            app=app.name, variant=v.name, techniques=list(v.techniques), parent=v.parent,
+            summary=v.summary, bases=list(v.bases),
+        )
+        self.run.drop_cell_rows(stored)  # a resumed, half-measured cell starts over
+        samples: list[Sample] = []
+        try:
+            build_contexts = self._bases(stored)
+        except UserError as e:
+            stored.status, stored.reason = "failed", f"{e}"
+            return stored
+        if stored.status == "skipped":
+            return stored
+        ctx = self._context(app)
+        try:
+            samples += self._builds(cell, ctx, build_contexts)
+            tag = image_tag(app.name, v.name)
+            img, info = image_samples(self.executor, tag, app=app.name, variant=v.name)
+            samples += img
+            samples += self._context_size(cell, ctx)
+            smoke_ok = True
+            for rep in range(cell.repeat):
+                self.reporter.step(f"{cell.key}: smoke check {rep + 1}/{cell.repeat}")
+                res = smoke(self.executor, tag, port=app.port, health_path=app.health_path,
+                            user=None, name=f"bench-smoke-{app.name}-{v.name}-{os.getpid()}")
+                samples += smoke_samples(res, app=app.name, variant=v.name, repetition=rep)
+                if not res.ok:
+                    smoke_ok = False
+                    stored.reason = f"smoke check failed: {res.reason}"[:400]
+                    break
+            stored.smoke_ok = smoke_ok
+            if cell.push_pull and registry is not None:
+                samples += self._push_pull(cell, tag, registry, cold)
+            if cell.analyze:
+                samples += self._analyze(cell, tag)
+            stored.status = "ok"
+        except BuildFailed as e:
+            stored.status, stored.reason = "failed", str(e)
+        except DockerError as e:
+            if not engine_answers(self.executor):
+                self.run.add(stored, samples)
+                raise EngineUnavailable("it stopped answering mid-run; measured cells are saved, "
+                                        "rerun with --resume")
+            stored.status, stored.reason = "failed", str(e)[:400]
+        self.run.add(stored, samples)
+        return stored
+
+    def _bases(self, stored: StoredCell) -> list[str]:
+        if not stored.bases:
+            return []
+        try:
+            from bench.bases import build_context_args, resolve
+        except ImportError:  # no catalogue: let BuildKit pull the refs as written
+            stored.bases_resolved = list(stored.bases)
+            return []
+        missing = [r for r in stored.bases if r not in self._resolved]
+        if missing:
+            self.reporter.step(f"resolving bases {', '.join(missing)}")
+            self._resolved.update(resolve(missing, self.bases_mode, executor=self.executor))
+            self._record_bases(missing)
+        res = [self._resolved[r] for r in stored.bases]
+        stored.bases_resolved = [r.image_id or r.image for r in res]
+        stored.standin = any(r.standin for r in res)
+        unavailable = [r for r in res if not r.available]
+        if unavailable:
+            stored.status = "skipped"
+            stored.reason = "; ".join(f"{r.ref}: {r.reason}" for r in unavailable)
+            return []
+        return build_context_args(res)
+
+    def _record_bases(self, refs: list[str]) -> None:
+        meta = self.run.metadata.setdefault("bases", {})
+        base_cell = self.run.cells.get("_bases/_bases") or StoredCell(
+            app="_bases", variant="_bases", techniques=[], parent=None, summary="base images", bases=[])
+        samples = []
+        for ref in refs:
+            r = self._resolved[ref]
+            meta[ref] = {"mode": r.mode, "image": r.image, "standin": r.standin, "available": r.available,
+                         "reason": r.reason, "runtime_version": r.runtime_version,
+                         "recipe_hash": r.recipe_hash, "image_id": r.image_id}
+            if r.available:
+                try:
+                    from bench.measure.image import inspect
+
+                    size = int(inspect(self.executor, r.image).get("Size", 0))
+                    samples.append(Sample(app="_bases", variant=ref, scenario="base", metric="disk_bytes",
+                                          value=size, unit="B"))
+                except DockerError:
+                    pass
+        if samples:
+            # Base rows are stored per ref; the cell columns say stand-in or not per row.
+            for s in samples:
+                r = self._resolved[s.variant]
+                c = StoredCell(app="_bases", variant=s.variant, techniques=["base"], parent=None,
+                               summary="base image", bases=[s.variant], bases_resolved=[r.image],
+                               standin=r.standin, status="ok")
+                self.run.add(c, [s])
+
+    def _context(self, app: App) -> Path:
+        if app.name not in self._contexts:
+            self.reporter.step(f"{app.name}: copying the build context")
+            self._contexts[app.name] = prepare_context(app, self.run.run_id)
+        return self._contexts[app.name]
+
+    def _context_size(self, cell: Cell, ctx: Path) -> list[Sample]:
+        ignore = cell.variant.dockerignore
+        nbytes, nfiles = context_bytes(ctx, ignore)
+        base = dict(app=cell.app.name, variant=cell.variant.name, scenario="image")
+        return [Sample(metric="context_bytes", value=nbytes, unit="B", **base),
+                Sample(metric="context_files", value=nfiles, unit="count", **base)]
+
+    def _builds(self, cell: Cell, ctx: Path, build_contexts: list[str]) -> list[Sample]:
+        app, v = cell.app, cell.variant
+        tag = image_tag(app.name, v.name)
+        labels = {"org.bench.app": app.name, "org.bench.variant": v.name, "org.bench.run": self.run.run_id}
+
+        def build(scenario: str, rep: int):
+            self.reporter.step(f"{cell.key}: {scenario} build {rep + 1}/{cell.repeat}")
+            return run_build(self.executor, scenario=scenario, repetition=rep, context=ctx,
+                             dockerfile=v.dockerfile, tag=tag, build_contexts=build_contexts,
+                             target=v.target, labels=labels)
+
+        samples: list[Sample] = []
+        for w in range(cell.warmup):
+            build("warmup", w)
+        for rep in range(cell.repeat):
+            if "cold" in cell.scenarios:
+                samples += build("cold", rep).samples(app.name, v.name)
+            if "warm" in cell.scenarios:
+                samples += build("warm", rep).samples(app.name, v.name)
+            if "edit" in cell.scenarios and app.edit:
+                # A fresh line each time, so no earlier edit build can be reused from cache.
+                line = f"{app.edit.append} {self.run.run_id} {rep}"
+                with edited(ctx / app.edit.file, line):
+                    samples += build("edit", rep).samples(app.name, v.name)
+        if "edit" in cell.scenarios and app.edit:
+            build("restore", 0)  # the tag points at the unedited image again (from cache)
+        return samples
+
+    def _push_pull(self, cell: Cell, tag: str, registry, cold) -> list[Sample]:
+        from bench.measure.pushpull import push_and_pull
+
+        self.reporter.step(f"{cell.key}: push and cold pulls ({', '.join(cell.pull_profiles)})")
+        profiles = {p: PROFILES_BANDWIDTH[p] for p in cell.pull_profiles}
+        return push_and_pull(tag, app=cell.app.name, variant=cell.variant.name, registry=registry,
+                             cold_engine=cold, profiles=profiles, repetitions=cell.repeat,
+                             executor=self.executor)
+
+    def _analyze(self, cell: Cell, tag: str) -> list[Sample]:
+        try:
+            from bench.analyze import analyze_image
+        except ImportError as e:
+            log.warning("analysis disabled: %s", e)
+            return []
+        self.reporter.step(f"{cell.key}: layer, package and lint analysis")
+        return analyze_image(tag, cell.app.name, cell.variant.name, dockerfile=cell.variant.dockerfile,
+                             executor=self.executor)
+
+
+def engine_answers(executor: Executor) -> bool:
+    try:
+        executor.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=15)
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def check_engine(executor: Executor) -> None:
+    done = executor.run(["docker", "info", "--format", "{{.ServerVersion}}"], check=False, timeout=15)
+    if done.returncode != 0:
+        detail = (done.stderr.strip().splitlines() or [""])[-1]
+        if "permission denied" in detail:
+            raise UserError("docker refused access (permission denied): add yourself to the docker group or run as root")
+        raise EngineUnavailable(detail[:120] if detail else "")
+    bx = executor.run(["docker", "buildx", "version"], check=False, timeout=15)
+    if bx.returncode != 0:
+        raise UserError("docker buildx is missing: install the docker-buildx plugin (scripts/bootstrap-engine.sh does)")
+
+
+def cleanup(executor: Executor) -> list[str]:
+    """Remove containers and images bench made, selected by its label only."""
+    removed = []
+    ids = executor.run(["docker", "ps", "-aq", "--filter", f"label={LABEL}=true"], check=False).stdout.split()
+    if ids:
+        executor.run(["docker", "rm", "-f", "-v", *ids], check=False)
+        removed += ids
+    refs = executor.run(["docker", "images", "--filter", f"label={LABEL}=true", "--format",
+                         "{{.Repository}}:{{.Tag}}"], check=False).stdout.split()
+    refs = [r for r in refs if not r.endswith(":<none>")]
+    if refs:
+        executor.run(["docker", "rmi", *refs], check=False)
+        removed += refs
+    return removed
