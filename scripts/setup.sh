@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Everything bench needs on a fresh machine: the engine (when none answers), a virtual
+# environment with bench and its tools. Idempotent; safe to rerun.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = 0 ]; then
+  scripts/bootstrap-engine.sh
+elif ! docker info >/dev/null 2>&1; then
+  echo "setup: no Docker engine answers; run: sudo scripts/bootstrap-engine.sh" >&2
+  exit 1
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.bench-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e '.[test]'
+  touch "$stamp"
+fi
+.venv/bin/python -m bench doctor
