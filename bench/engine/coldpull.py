@@ -1,0 +1,242 @@
+"""A second Docker engine that starts empty, so a pull into it is truly cold.
+
+    with ColdEngine() as cold:
+        seconds = cold.pull("127.0.0.1:5123/bench/go-scratch:r0")
+        cold.wipe()                    # every image gone: the next pull is cold again
+
+The main engine already holds every layer it built, so pulling there measures nothing.
+This dockerd runs beside it with its own data root, exec root, pid file and socket, its
+own containerd namespaces on the shared containerd, and no networking (no bridge, no
+iptables): it only ever pulls. Everything in it is bench's, so `wipe()` removes all of
+it. On exit (also Ctrl-C and SIGTERM) the daemon is stopped and its directory removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench.engine.executor import Completed, DockerError, Executor, default_executor
+from bench.engine.registry import _LIVE, sigterm_raises, work_root
+from bench.errors import UserError
+
+log = logging.getLogger("bench.engine.coldpull")
+
+SYSTEM_CONTAINERD = "/run/containerd/containerd.sock"
+PROXY_VARS = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+
+
+def dockerd_argv(
+    root: Path,
+    *,
+    name: str,
+    dockerd: str = "dockerd",
+    containerd: str | None = None,
+    storage_driver: str | None = "overlay2",
+) -> list[str]:
+    """The command line of a cold engine rooted at `root` (pure, so tests can read it)."""
+    root = Path(root)
+    argv = [
+        dockerd,
+        "--config-file", str(root / "daemon.json"),  # not /etc/docker/daemon.json
+        "--data-root", str(root / "data"),
+        "--exec-root", str(root / "exec"),
+        "--pidfile", str(root / "dockerd.pid"),
+        "-H", f"unix://{root / 'docker.sock'}",
+        "--containerd-namespace", name,
+        "--containerd-plugins-namespace", f"{name}-plugins",
+        "--bridge=none",
+        "--iptables=false",
+        "--ip6tables=false",
+        "--ip-forward=false",
+        "--ip-masq=false",
+    ]
+    if containerd:
+        argv += ["--containerd", containerd]
+    if storage_driver:
+        argv += ["--storage-driver", storage_driver]
+    return argv
+
+
+class ColdEngine:
+    def __init__(
+        self,
+        *,
+        work_dir: str | os.PathLike | None = None,
+        dockerd: str = "dockerd",
+        containerd: str | None = None,
+        storage_driver: str | None = "overlay2",
+        executor: Executor | None = None,
+        start_timeout: float = 60.0,
+    ):
+        self._work_dir = work_dir
+        self.dockerd = dockerd
+        # Share the system containerd when it runs (as the main engine does); otherwise
+        # dockerd starts its own under the exec root.
+        if containerd is None and os.path.exists(SYSTEM_CONTAINERD):
+            containerd = SYSTEM_CONTAINERD
+        self.containerd = containerd
+        self.storage_driver = storage_driver
+        self.executor = executor or default_executor()
+        self.start_timeout = start_timeout
+        self.root: Path | None = None
+        self.name: str | None = None
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+        self._guard: contextlib.ExitStack | None = None
+
+    @property
+    def host(self) -> str:
+        """The -H value that addresses this engine."""
+        if self.root is None:
+            raise RuntimeError("cold engine is not started")
+        return f"unix://{self.root / 'docker.sock'}"
+
+    def docker(self, *args: str, check: bool = True, timeout: float | None = None) -> Completed:
+        return self.executor.run(["docker", "-H", self.host, *args], check=check, timeout=timeout)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> "ColdEngine":
+        self._guard = contextlib.ExitStack()
+        self._guard.enter_context(sigterm_raises())
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> "ColdEngine":
+        if shutil.which(self.dockerd) is None:
+            raise UserError(f"{self.dockerd} is not on PATH: run `sudo scripts/bootstrap-engine.sh` to install the engine")
+        if os.geteuid() != 0:
+            raise UserError("the cold-pull engine is a second dockerd and needs root: run bench as root, or skip pulls")
+        self.root = Path(tempfile.mkdtemp(prefix="cold-", dir=work_root(self._work_dir)))
+        _LIVE.add(self)
+        self.name = f"bench-{self.root.name}"
+        (self.root / "daemon.json").write_text(json.dumps({}) + "\n")
+        argv = dockerd_argv(
+            self.root, name=self.name, dockerd=self.dockerd, containerd=self.containerd, storage_driver=self.storage_driver
+        )
+        # The daemon must reach 127.0.0.1 directly, never through an HTTP proxy.
+        env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARS}
+        self._log = open(self.root / "dockerd.log", "ab")
+        log.info("cold engine: %s", " ".join(argv))
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+        self._wait_ready()
+        if self.images():
+            raise UserError(f"the cold engine at {self.root} is not empty; remove that directory and rerun")
+        return self
+
+    def _wait_ready(self) -> None:
+        assert self.proc is not None and self.root is not None
+        deadline = time.monotonic() + self.start_timeout
+        sock = self.root / "docker.sock"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise UserError(
+                    f"the cold-pull dockerd exited with {self.proc.returncode} at start ({self._log_tail()}); "
+                    f"see {self.root}/dockerd.log"
+                )
+            if sock.exists():
+                done = self.docker("version", "-f", "{{.Server.Version}}", check=False, timeout=10)
+                if done.returncode == 0:
+                    log.info("cold engine %s answers (server %s)", self.host, done.stdout.strip())
+                    return
+            time.sleep(0.25)
+        raise UserError(
+            f"the cold-pull dockerd did not answer within {self.start_timeout:.0f}s ({self._log_tail()}); "
+            f"see {self.root}/dockerd.log"
+        )
+
+    def _log_tail(self, n: int = 3) -> str:
+        try:
+            lines = (self.root / "dockerd.log").read_text(errors="replace").strip().splitlines()  # type: ignore[operator]
+        except OSError:
+            return "no log"
+        return " | ".join(lines[-n:])
+
+    def close(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    log.warning("cold engine did not stop within 30s; killing it")
+                    self.proc.kill()
+                    self.proc.wait(timeout=10)
+            self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self.root is not None:
+            _unmount_under(self.root)
+            shutil.rmtree(self.root, ignore_errors=True)
+            if self.root.exists():
+                log.warning("could not remove %s entirely", self.root)
+            self._remove_namespaces()
+            self.root = None
+        _LIVE.discard(self)
+        if self._guard is not None:
+            self._guard.close()
+            self._guard = None
+
+    def _remove_namespaces(self) -> None:
+        """The daemon leaves its (empty) containerd namespaces behind; they are ours."""
+        if not self.containerd or not self.name or shutil.which("ctr") is None:
+            return
+        for ns in (self.name, f"{self.name}-plugins"):
+            subprocess.run(
+                ["ctr", "--address", self.containerd, "namespaces", "remove", ns],
+                capture_output=True, timeout=15, check=False,
+            )
+
+    # -- use ---------------------------------------------------------------------------------
+    def pull(self, ref: str, *, timeout: float | None = 3600) -> float:
+        """Pull `ref`; the wall time of `docker -H <cold> pull` in seconds."""
+        done = self.docker("pull", "--quiet", ref, timeout=timeout)
+        return done.seconds
+
+    def images(self) -> list[str]:
+        out = self.docker("images", "--all", "--quiet", "--no-trunc").stdout
+        return sorted({line.strip() for line in out.splitlines() if line.strip()})
+
+    def has_image(self, ref: str) -> bool:
+        return self.docker("image", "inspect", "--format", "{{.Id}}", ref, check=False).returncode == 0
+
+    def wipe(self) -> None:
+        """Remove every image (the engine is wholly bench's), so the next pull is cold."""
+        ids = self.images()
+        if ids:
+            self.docker("rmi", "--force", *ids)
+        left = self.images()
+        if left:
+            raise DockerError(
+                Completed(("docker", "-H", self.host, "rmi", "--force", *ids), 1, "", f"images left after wipe: {left}", 0.0)
+            )
+
+
+def _unmount_under(root: Path) -> None:
+    """A daemon killed hard can leave overlay mounts below its data root; rmtree would
+    then fail or, worse, walk into a mounted layer. Deepest first, lazily."""
+    try:
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return
+    prefix = str(root).rstrip("/") + "/"
+    points = [m.split()[1] for m in mounts if len(m.split()) > 1 and m.split()[1].startswith(prefix)]
+    for p in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", "-l", p], capture_output=True, check=False)
