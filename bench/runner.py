@@ -273,7 +273,7 @@ class Runner:
                 samples += build("warm", rep).samples(app.name, v.name)
             if "edit" in cell.scenarios and app.edit:
                 # A fresh line each time, so no earlier edit build can be reused from cache.
-                line = f"{app.edit.append} {self.run.run_id} {rep}"
+                line = f"{app.edit.append} {self.run.run_id} {v.name} {rep}"
                 with edited(ctx / app.edit.file, line):
                     samples += build("edit", rep).samples(app.name, v.name)
         if "edit" in cell.scenarios and app.edit:
@@ -302,15 +302,15 @@ class Runner:
 
 def engine_answers(executor: Executor) -> bool:
     try:
-        executor.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=15)
-        return True
+        return bool(executor.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=15).stdout.strip())
     except Exception:  # noqa: BLE001
         return False
 
 
 def check_engine(executor: Executor) -> None:
     done = executor.run(["docker", "info", "--format", "{{.ServerVersion}}"], check=False, timeout=15)
-    if done.returncode != 0:
+    # Some clients exit 0 with an empty answer when no daemon answers: require a version.
+    if done.returncode != 0 or not done.stdout.strip():
         detail = (done.stderr.strip().splitlines() or [""])[-1]
         if "permission denied" in detail:
             raise UserError("docker refused access (permission denied): add yourself to the docker group or run as root")

@@ -32,8 +32,11 @@ def _instruction(created_by: str) -> str:
     for prefix in ("/bin/sh -c #(nop) ", "|"):
         if s.startswith(prefix):
             s = s[len(prefix):]
+    if s.endswith("# buildkit"):
+        s = s[: -len("# buildkit")].rstrip()
     if s.startswith("/bin/sh -c "):
         s = "RUN " + s[len("/bin/sh -c "):]
+    s = s.replace("RUN /bin/sh -c ", "RUN ", 1)
     return " ".join(s.split())[:160]
 
 

@@ -1,0 +1,128 @@
+"""The runner end to end against a fake engine: recorded rawjson, inspect and history."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import bench.runner as runner_mod
+from bench.apps import load_apps
+from bench.errors import EngineUnavailable
+from bench.measure.smoke import SmokeResult
+from bench.plan import make_plan
+from bench.runner import Runner, check_engine
+from bench.store import Run
+from tests.fakes import FakeExecutor
+
+FIX = Path(__file__).parent / "fixtures"
+
+
+def _app_dir(tmp_path):
+    root = tmp_path / "apps" / "demo"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "main.go").write_text("package main\n")
+    (root / "app.toml").write_text('name = "demo"\n[edit]\nfile = "main.go"\nappend = "// edited"\n')
+    for v in ("bloated", "scratch"):
+        d = root / "variants" / v
+        d.mkdir(parents=True)
+        (d / "Dockerfile").write_text("FROM scratch\nCOPY main.go /\n")
+        (d / "variant.toml").write_text(f'techniques = ["{v}"]\nsummary = "{v}"\n')
+    return tmp_path / "apps"
+
+
+@pytest.fixture
+def engine():
+    ex = FakeExecutor()
+    ex.on("docker", "info", stdout="26.1.5\n")
+    ex.on("docker", "buildx", "version", stdout="github.com/docker/buildx 0.13.1\n")
+    raw = (FIX / "rawjson" / "cold_scratch.rawjson").read_text()
+    ex.on("docker", "buildx", "build", stderr=raw)
+    ex.on("docker", "image", "inspect", stdout=(FIX / "inspect" / "scratch_image.json").read_text())
+    ex.on("docker", "history", stdout=(FIX / "inspect" / "scratch_history.jsonl").read_text())
+    return ex
+
+
+def test_a_cell_yields_build_image_and_smoke_samples(tmp_path, engine, monkeypatch):
+    seen_edits = []
+
+    def fake_smoke(executor, tag, **kw):
+        return SmokeResult(True, 0.25, "")
+
+    real_build = runner_mod.run_build
+
+    def spy_build(executor, **kw):
+        seen_edits.append((kw["scenario"], (kw["context"] / "main.go").read_text()))
+        return real_build(executor, **kw)
+
+    monkeypatch.setattr(runner_mod, "smoke", fake_smoke)
+    monkeypatch.setattr(runner_mod, "run_build", spy_build)
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    apps = load_apps(_app_dir(tmp_path))
+    plan = make_plan([(apps[0], v) for v in apps[0].variants], profile="quick", repeat=2,
+                     push_pull=False, analyze=False)
+    run = Run.create(tmp_path / "results", {"run_id": "T"})
+    Runner(engine, run, plan).execute()
+
+    df = run.frame()
+    assert set(run.cells) == {"demo/bloated", "demo/scratch"}
+    assert all(c.status == "ok" and c.smoke_ok for c in run.cells.values())
+    cold = df[(df.metric == "build_wall_seconds") & (df.scenario == "cold")]
+    assert len(cold) == 4  # 2 variants x 2 repetitions
+    assert set(df[df.metric == "disk_bytes"]["value"]) == {12}
+    assert set(df[df.metric == "layers"]["value"]) == {2}
+    layer_details = set(df[df.metric == "layer_bytes"]["detail"])
+    assert layer_details == {"1: COPY a.txt /a.txt", "2: COPY a.txt /b.txt"}
+    # cold builds pass --no-cache, warm ones do not
+    builds = [c for c in engine.calls if c[:3] == ("docker", "buildx", "build")]
+    assert sum("--no-cache" in c for c in builds) == 4
+    # every edit build saw a different one-line change, and the source was restored after
+    edits = [text for scenario, text in seen_edits if scenario == "edit"]
+    assert len(edits) == 4 and len(set(edits)) == 4 and all("// edited" in t for t in edits)
+    assert (tmp_path / "work" / "demo" / "main.go").read_text() == "package main\n"
+    assert (tmp_path / "apps" / "demo" / "src" / "main.go").read_text() == "package main\n"
+    assert (run.folder / "samples.csv").is_file() and run.metadata["complete"]
+
+
+def test_a_broken_dockerfile_fails_its_cell_and_the_run_goes_on(tmp_path, engine, monkeypatch):
+    bad = '{"vertexes":[{"digest":"x","name":"[1/1] RUN false","error":"exit code: 1"}]}'
+    calls = {"n": 0}
+
+    def build(argv):
+        calls["n"] += 1
+        if "bench/demo:bloated" in argv:
+            return 1, "", bad
+        return 0, "", (FIX / "rawjson" / "cold_scratch.rawjson").read_text()
+
+    engine.responses[("docker", "buildx", "build")] = build
+    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    apps = load_apps(_app_dir(tmp_path))
+    plan = make_plan([(apps[0], v) for v in apps[0].variants], profile="quick", push_pull=False, analyze=False)
+    run = Run.create(tmp_path / "results", {})
+    Runner(engine, run, plan).execute()
+    assert run.cells["demo/bloated"].status == "failed"
+    assert "does not build" in run.cells["demo/bloated"].reason and "exit code: 1" in run.cells["demo/bloated"].reason
+    assert run.cells["demo/scratch"].status == "ok"
+
+
+def test_resume_skips_finished_cells(tmp_path, engine, monkeypatch):
+    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    apps = load_apps(_app_dir(tmp_path))
+    pairs = [(apps[0], v) for v in apps[0].variants]
+    plan = make_plan(pairs, profile="quick", push_pull=False, analyze=False)
+    run = Run.create(tmp_path / "results", {})
+    Runner(engine, run, make_plan(pairs[:1], profile="quick", push_pull=False, analyze=False)).execute()
+    first = len(engine.calls)
+    run.metadata["complete"] = False
+    run.save()
+    Runner(engine, Run.open(run.folder), plan, resume=True).execute()
+    builds = [c for c in engine.calls[first:] if c[:3] == ("docker", "buildx", "build")]
+    assert builds and {c[c.index("-t") + 1] for c in builds} == {"bench/demo:scratch"}
+    assert set(Run.open(run.folder).cells) == {"demo/bloated", "demo/scratch"}
+
+
+def test_no_engine_is_one_user_error():
+    ex = FakeExecutor().on("docker", "info", rc=1, stderr="Cannot connect to the Docker daemon at unix:///var/run/docker.sock.")
+    with pytest.raises(EngineUnavailable, match="bootstrap-engine"):
+        check_engine(ex)
