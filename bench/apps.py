@@ -62,6 +62,9 @@ class App:
     description: str
     edit: Edit | None
     variants: tuple[Variant, ...] = field(default=())
+    # Shell commands run in a copy of the context before building, to recreate the
+    # gitignored clutter a developer's working copy has (node_modules, .venv, build output).
+    prepare: tuple[str, ...] = field(default=())
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -149,6 +152,7 @@ def load_app(root: Path) -> App:
         description=meta.get("description", ""),
         edit=Edit(edit["file"], edit["append"]) if edit else None,
         variants=_ordered(variants),
+        prepare=tuple(meta.get("prepare", ())),
     )
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import signal
+import subprocess
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -70,6 +71,12 @@ def prepare_context(app: App, run_id: str) -> Path:
         shutil.rmtree(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(app.context, dest, symlinks=True)
+    for cmd in app.prepare:
+        p = subprocess.run(cmd, shell=True, cwd=dest, capture_output=True, text=True, timeout=900)
+        if p.returncode != 0:
+            tail = (p.stderr or p.stdout).strip().splitlines()[-1:] or [""]
+            raise UserError(f"{app.name}: prepare step `{cmd}` failed ({tail[0][:200]}); "
+                            f"fix it in {app.root / 'app.toml'} or install what it needs")
     return dest
 
 
@@ -95,6 +102,8 @@ class Runner:
     resume: bool = False
     _contexts: dict = field(default_factory=dict)
     _resolved: dict = field(default_factory=dict)
+    _registry: object = None
+    _cold: object = None
 
     # -- the whole plan ---------------------------------------------------------------------
     def execute(self) -> Run:
@@ -105,6 +114,7 @@ class Runner:
             registry = cold = None
             if needs_registry:
                 registry, cold = self._start_registry(stack)
+            self._registry, self._cold = registry, cold
             for i, cell in enumerate(self.plan.cells, 1):
                 self.reporter.cell_started(cell.key, i, len(self.plan.cells))
                 if self._finished(cell):
@@ -154,7 +164,11 @@ class Runner:
             return stored
         if stored.status == "skipped":
             return stored
-        ctx = self._context(app)
+        try:
+            ctx = self._context(app)
+        except UserError as e:
+            stored.status, stored.reason = "failed", str(e)
+            return stored
         try:
             samples += self._builds(cell, ctx, build_contexts)
             tag = image_tag(app.name, v.name)
@@ -213,8 +227,6 @@ class Runner:
 
     def _record_bases(self, refs: list[str]) -> None:
         meta = self.run.metadata.setdefault("bases", {})
-        base_cell = self.run.cells.get("_bases/_bases") or StoredCell(
-            app="_bases", variant="_bases", techniques=[], parent=None, summary="base images", bases=[])
         samples = []
         for ref in refs:
             r = self._resolved[ref]
@@ -230,6 +242,7 @@ class Runner:
                                           value=size, unit="B"))
                 except DockerError:
                     pass
+                samples += self._base_compressed(ref, r.image)
         if samples:
             # Base rows are stored per ref; the cell columns say stand-in or not per row.
             for s in samples:
@@ -238,6 +251,21 @@ class Runner:
                                summary="base image", bases=[s.variant], bases_resolved=[r.image],
                                standin=r.standin, status="ok")
                 self.run.add(c, [s])
+
+    def _base_compressed(self, ref: str, image: str) -> list[Sample]:
+        """Push a base once to learn its compressed size (what a pull of it moves)."""
+        if self._registry is None:
+            return []
+        from bench.measure.pushpull import push_and_pull
+
+        try:
+            got = push_and_pull(image, app="_bases", variant=ref, registry=self._registry, cold_engine=self._cold,
+                                profiles={}, repetitions=1, executor=self.executor)
+        except Exception as e:  # noqa: BLE001 - a base size is a nicety, never worth a run
+            log.warning("compressed size of %s: %s", ref, e)
+            return []
+        return [Sample(app="_bases", variant=ref, scenario="base", metric="compressed_bytes", value=s.value, unit="B")
+                for s in got if s.metric == "compressed_bytes"]
 
     def _context(self, app: App) -> Path:
         if app.name not in self._contexts:
