@@ -295,12 +295,18 @@ class _PortTaken(Exception):
 
 # -- shared helpers ---------------------------------------------------------------------------
 def work_root(work_dir: str | os.PathLike | None = None) -> Path:
-    """Where bench keeps throwaway daemons' files: BENCH_WORK_DIR, else <tmp>/bench.
-
-    Kept short on purpose: a unix socket path must stay under 108 bytes."""
-    root = Path(work_dir or os.environ.get("BENCH_WORK_DIR") or Path(tempfile.gettempdir()) / "bench")
+    """Where bench keeps throwaway daemons' files: `work_dir`, else BENCH_WORK_DIR, else
+    ~/.cache/bench/work (the runner's default). A unix socket path must stay under 108
+    bytes, so a deep work dir falls back to <tmp>/bench."""
+    root = Path(work_dir or os.environ.get("BENCH_WORK_DIR") or Path.home() / ".cache" / "bench" / "work")
+    if len(str(root)) > MAX_ROOT_CHARS:
+        root = Path(tempfile.gettempdir()) / "bench"
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+# <root>/cold-XXXXXXXX/docker.sock must fit in sun_path (108 bytes with the NUL).
+MAX_ROOT_CHARS = 107 - len("/cold-XXXXXXXX/docker.sock")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -1,0 +1,134 @@
+"""Push an image to the local registry and pull it cold, per bandwidth profile.
+
+What a smaller image buys at deploy time is a shorter push and a shorter pull. Per
+repetition:
+
+1. the registry is emptied, so the push uploads every blob (the engine skips blobs a
+   registry already holds, so a second push of the same image to a fresh repository name
+   would only mount them and measure nothing): `push_seconds`;
+2. `compressed_bytes` is read from the pushed manifest (layer blobs + config), once;
+3. per profile the cold engine is wiped and the image pulled, directly for `loopback`,
+   else through a `Throttle` at the profile's bandwidth: `pull_seconds`. Next to it,
+   `pull_model_seconds` = compressed_bytes * 8 / bandwidth is what the link alone would
+   cost, so the report can show how much of a pull is transfer and how much is
+   decompression and extraction.
+
+The registry tags this makes in the main engine are removed afterwards; the image itself
+is never removed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Callable, Mapping
+
+from bench.engine.executor import Executor, default_executor
+from bench.engine.throttle import Throttle
+from bench.errors import UserError
+from bench.store import Sample
+
+log = logging.getLogger("bench.measure.pushpull")
+
+DEFAULT_PROFILES: dict[str, float | None] = {"loopback": None, "1gbit": 1e9, "150mbit": 150e6}
+
+
+def repository(app: str, variant: str) -> str:
+    """A registry repository name for an app/variant: lowercase [a-z0-9._-] path parts."""
+    parts = []
+    for raw in (app, variant):
+        p = re.sub(r"[^a-z0-9._-]+", "-", raw.lower()).strip("._-")
+        if not p:
+            raise UserError(f"cannot make a registry repository name from {app!r}/{variant!r}: use letters or digits")
+        parts.append(p)
+    return f"bench/{parts[0]}-{parts[1]}"
+
+
+def _repo_tags(executor: Executor, image: str) -> list[str]:
+    done = executor.run(["docker", "image", "inspect", "--format", "{{json .RepoTags}}", image], check=False)
+    if done.returncode != 0:
+        raise UserError(f"image {image} is not in the engine: build it first")
+    return json.loads(done.stdout.strip() or "null") or []
+
+
+def push_and_pull(
+    image: str,
+    *,
+    app: str,
+    variant: str,
+    registry,
+    cold_engine,
+    profiles: Mapping[str, float | None] | None = None,
+    repetitions: int = 1,
+    executor: Executor | None = None,
+    throttle_factory: Callable[..., Throttle] = Throttle,
+) -> list[Sample]:
+    """Samples: push/push_seconds per repetition, image/compressed_bytes once,
+    pull/pull_seconds per profile and repetition, pull/pull_model_seconds per bandwidth
+    profile. `registry` is a started LocalRegistry, `cold_engine` a started ColdEngine."""
+    executor = executor or default_executor()
+    profiles = dict(DEFAULT_PROFILES if profiles is None else profiles)
+    if repetitions < 1:
+        raise UserError(f"repetitions must be at least 1, got {repetitions}")
+    for name, bw in profiles.items():
+        if bw is not None and not bw > 0:
+            raise UserError(f"pull profile {name!r} has bandwidth {bw!r}: use a positive bits/s, or None for loopback")
+
+    repo = repository(app, variant)
+    own_tags = _repo_tags(executor, image)
+    samples: list[Sample] = []
+    made: list[str] = []
+    compressed: int | None = None
+    reg_host, reg_port = registry.address.rsplit(":", 1)
+    throttles: dict[str, Throttle] = {}
+    try:
+        for name, bw in profiles.items():
+            if bw is not None:
+                throttles[name] = throttle_factory((reg_host, int(reg_port)), bw).start()
+
+        for rep in range(repetitions):
+            tag = f"r{rep}"
+            ref = f"{registry.address}/{repo}:{tag}"
+            registry.clear()  # every blob is uploaded again: the push is a first push
+            executor.run(["docker", "tag", image, ref])
+            made.append(ref)
+            pushed = executor.run(["docker", "push", "--quiet", ref])
+            samples.append(Sample(app, variant, "push", "push_seconds", pushed.seconds, "s", repetition=rep))
+
+            size = registry.compressed_bytes(repo, tag)
+            if compressed is None:
+                compressed = size
+                samples.append(Sample(app, variant, "image", "compressed_bytes", size, "B"))
+            elif size != compressed:
+                log.warning("%s: compressed size changed between pushes (%d then %d B)", image, compressed, size)
+
+            for name, bw in profiles.items():
+                host = throttles[name].address if bw is not None else registry.address
+                pull_ref = f"{host}/{repo}:{tag}"
+                cold_engine.wipe()
+                seconds = cold_engine.pull(pull_ref)
+                if not cold_engine.has_image(pull_ref):
+                    raise UserError(f"the cold engine reported pulling {pull_ref} but does not have it; see its dockerd.log")
+                samples.append(Sample(app, variant, "pull", "pull_seconds", seconds, "s", repetition=rep, profile=name))
+                if bw is not None and rep == 0:
+                    samples.append(
+                        Sample(app, variant, "pull", "pull_model_seconds", size * 8 / bw, "s", repetition=rep, profile=name)
+                    )
+        cold_engine.wipe()
+    finally:
+        for t in throttles.values():
+            t.close()
+        _untag(executor, image, made, own_tags)
+    return samples
+
+
+def _untag(executor: Executor, image: str, refs: list[str], own_tags: list[str]) -> None:
+    """Remove the registry tags we added. Removing the last tag of an image deletes the
+    image, so when the image had no tag of its own the last one is left in place."""
+    keep_last = not [t for t in own_tags if t not in refs]
+    for i, ref in enumerate(refs):
+        if keep_last and i == len(refs) - 1:
+            log.warning("%s has no tag of its own; leaving %s so the image is not deleted", image, ref)
+            break
+        executor.run(["docker", "image", "rm", ref], check=False)
