@@ -305,8 +305,9 @@ def work_root(work_dir: str | os.PathLike | None = None) -> Path:
     return root
 
 
-# <root>/cold-XXXXXXXX/docker.sock must fit in sun_path (108 bytes with the NUL).
-MAX_ROOT_CHARS = 107 - len("/cold-XXXXXXXX/docker.sock")
+# The cold engine's deepest socket, <root>/cold-XXXXXXXX/exec/libnetwork/<12 hex>.sock,
+# must fit in sun_path (108 bytes with the NUL).
+MAX_ROOT_CHARS = 107 - len("/cold-XXXXXXXX/exec/libnetwork/0123456789ab.sock")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
