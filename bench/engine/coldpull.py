@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from bench.engine.executor import Completed, DockerError, Executor, default_executor
-from bench.engine.registry import _LIVE, sigterm_raises, work_root
+from bench.engine.registry import _LIVE, MAX_ROOT_CHARS, sigterm_raises, work_root
 from bench.errors import UserError
 
 log = logging.getLogger("bench.engine.coldpull")
@@ -121,7 +121,7 @@ class ColdEngine:
             raise UserError(f"{self.dockerd} is not on PATH: run `sudo scripts/bootstrap-engine.sh` to install the engine")
         if os.geteuid() != 0:
             raise UserError("the cold-pull engine is a second dockerd and needs root: run bench as root, or skip pulls")
-        self.root = Path(tempfile.mkdtemp(prefix="cold-", dir=work_root(self._work_dir)))
+        self.root = Path(tempfile.mkdtemp(prefix="cold-", dir=work_root(self._work_dir, max_chars=MAX_ROOT_CHARS)))
         _LIVE.add(self)
         self.name = f"bench-{self.root.name}"
         (self.root / "daemon.json").write_text(json.dumps({}) + "\n")
@@ -199,10 +199,22 @@ class ColdEngine:
         if not self.containerd or not self.name or shutil.which("ctr") is None:
             return
         for ns in (self.name, f"{self.name}-plugins"):
-            subprocess.run(
-                ["ctr", "--address", self.containerd, "namespaces", "remove", ns],
-                capture_output=True, timeout=15, check=False,
-            )
+            for attempt in range(5):  # leases are released asynchronously after shutdown
+                listed = subprocess.run(
+                    ["ctr", "--address", self.containerd, "namespaces", "list", "--quiet"],
+                    capture_output=True, text=True, timeout=15, check=False,
+                )
+                if listed.returncode != 0 or ns not in listed.stdout.split():
+                    break
+                done = subprocess.run(
+                    ["ctr", "--address", self.containerd, "namespaces", "remove", ns],
+                    capture_output=True, text=True, timeout=15, check=False,
+                )
+                if done.returncode == 0:
+                    break
+                time.sleep(0.5)
+            else:
+                log.warning("containerd namespace %s could not be removed: %s", ns, done.stderr.strip())
 
     # -- use ---------------------------------------------------------------------------------
     def pull(self, ref: str, *, timeout: float | None = 3600) -> float:

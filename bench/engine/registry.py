@@ -294,12 +294,13 @@ class _PortTaken(Exception):
 
 
 # -- shared helpers ---------------------------------------------------------------------------
-def work_root(work_dir: str | os.PathLike | None = None) -> Path:
+def work_root(work_dir: str | os.PathLike | None = None, *, max_chars: int | None = None) -> Path:
     """Where bench keeps throwaway daemons' files: `work_dir`, else BENCH_WORK_DIR, else
-    ~/.cache/bench/work (the runner's default). A unix socket path must stay under 108
-    bytes, so a deep work dir falls back to <tmp>/bench."""
+    ~/.cache/bench/work (the runner's default). A root longer than `max_chars` (unix
+    sockets below it would not fit in 108 bytes) falls back to <tmp>/bench."""
     root = Path(work_dir or os.environ.get("BENCH_WORK_DIR") or Path.home() / ".cache" / "bench" / "work")
-    if len(str(root)) > MAX_ROOT_CHARS:
+    if max_chars is not None and len(str(root)) > max_chars:
+        log.info("%s is too deep for unix sockets; using %s/bench", root, tempfile.gettempdir())
         root = Path(tempfile.gettempdir()) / "bench"
     root.mkdir(parents=True, exist_ok=True)
     return root
