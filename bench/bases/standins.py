@@ -527,15 +527,12 @@ def build_standin(entry: Entry, *, rhash: str, tag: str, executor: Executor, mir
 
 def derive_standin(entry: Entry, parent_tag: str, *, rhash: str, tag: str, runtime_version: str | None,
                    executor: Executor, ca: CABundle) -> None:
-    """A `same_as` stand-in (e.g. :nonroot): the parent's layers, this entry's config."""
+    """A `same_as` stand-in (e.g. :nonroot): the parent's layers, this entry's USER/WORKDIR/labels.
+
+    Built as a two-line Dockerfile on stdin so that the parent's ENV/CMD stay as they are.
+    """
     changes = [c for c in import_changes(entry, rhash=rhash, runtime_version=runtime_version, ca=ca)
                if c.startswith(("USER", "WORKDIR", "LABEL", "ENTRYPOINT", "CMD"))]
-    cid = executor.run(["docker", "create", "--label", f"{LABEL}=true", parent_tag, "/bench-never-runs"]).stdout.strip()
-    try:
-        argv = ["docker", "commit"]
-        for c in changes:
-            argv += ["--change", c]
-        argv += ["--message", f"bench stand-in for {entry.ref}", cid, tag]
-        executor.run(argv)
-    finally:
-        executor.run(["docker", "rm", "-f", cid], check=False)
+    dockerfile = f"FROM {parent_tag}\n" + "\n".join(changes) + "\n"
+    executor.run(["docker", "buildx", "build", "--progress=plain", "-t", tag, "-"], input=dockerfile,
+                 timeout=600)
