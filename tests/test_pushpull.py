@@ -273,3 +273,18 @@ def test_cold_engine_refuses_without_dockerd(tmp_path):
     with pytest.raises(UserError, match="bootstrap-engine"):
         ColdEngine(dockerd="no-such-dockerd-binary", work_dir=tmp_path).__enter__()
     assert not list(tmp_path.glob("cold-*"))
+
+
+def test_cold_roots_give_valid_containerd_namespaces(tmp_path):
+    import re
+
+    from bench.engine.coldpull import _new_root
+
+    pattern = re.compile(r"^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$")  # containerd's identifier rule
+    seen = set()
+    for _ in range(50):
+        root, token = _new_root(tmp_path)
+        assert root.parent == tmp_path and root.is_dir() and root.name == f"cold-{token}"
+        assert pattern.match(f"bench-cold-{token}") and pattern.match(f"bench-cold-{token}-plugins")
+        seen.add(root)
+    assert len(seen) == 50

@@ -17,9 +17,9 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -121,9 +121,10 @@ class ColdEngine:
             raise UserError(f"{self.dockerd} is not on PATH: run `sudo scripts/bootstrap-engine.sh` to install the engine")
         if os.geteuid() != 0:
             raise UserError("the cold-pull engine is a second dockerd and needs root: run bench as root, or skip pulls")
-        self.root = Path(tempfile.mkdtemp(prefix="cold-", dir=work_root(self._work_dir, max_chars=MAX_ROOT_CHARS)))
+        self.root, token = _new_root(work_root(self._work_dir, max_chars=MAX_ROOT_CHARS))
         _LIVE.add(self)
-        self.name = f"bench-{self.root.name}"
+        # containerd namespaces allow [A-Za-z0-9] words joined by . _ -
+        self.name = f"bench-cold-{token}"
         (self.root / "daemon.json").write_text(json.dumps({}) + "\n")
         argv = dockerd_argv(
             self.root, name=self.name, dockerd=self.dockerd, containerd=self.containerd, storage_driver=self.storage_driver
@@ -239,6 +240,18 @@ class ColdEngine:
             raise DockerError(
                 Completed(("docker", "-H", self.host, "rmi", "--force", *ids), 1, "", f"images left after wipe: {left}", 0.0)
             )
+
+
+def _new_root(parent: Path) -> tuple[Path, str]:
+    for _ in range(100):
+        token = secrets.token_hex(4)
+        root = parent / f"cold-{token}"
+        try:
+            root.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        return root, token
+    raise UserError(f"could not make a fresh directory under {parent}; clean it up and rerun")
 
 
 def _unmount_under(root: Path) -> None:
