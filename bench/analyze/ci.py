@@ -41,9 +41,11 @@ _KEYS.update({
 # --------------------------------------------------------------------------------------------
 def _scalar(v: str) -> str:
     v = v.strip()
-    if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
-        return v[1:-1]
-    return re.split(r"\s+#", v, maxsplit=1)[0].strip()
+    if v[:1] in ("'", '"'):
+        end = v.find(v[0], 1)
+        if end > 0:
+            return v[1:end]
+    return re.split(r"(?:^|\s+)#", v, maxsplit=1)[0].strip()
 
 
 def parse_dive_ci(text: str) -> dict[str, str]:

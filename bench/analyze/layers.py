@@ -32,7 +32,8 @@ in tests/test_analyze_dive.py:
   layer's bytes are the sum of its tar header sizes (dive's `tree.FileSize`). It is NaN
   (0/0) or inf when those layers hold no bytes, as in dive; such values are not stored.
 * A whiteout whose target does not exist below stops dive's walk of that layer (the visitor
-  returns an error); that quirk is mirrored so the figures stay identical.
+  returns an error), after dive has recorded the path with a smallest copy of -1 bytes: both
+  quirks are mirrored so the figures stay identical (BuildKit never writes such layers).
 
 Per layer, with OCI whiteout semantics (opaque directories included): bytes added (paths new
 to the image), modified (paths that existed below and are written again, e.g. a chmod copies
@@ -182,7 +183,7 @@ def read_archive(stream: BinaryIO) -> ImageArchive:
     scans: dict[str, LayerScan] = {}
     links: dict[str, str] = {}
     try:
-        outer = tarfile.open(fileobj=stream, mode="r|", bufsize=_READ_CHUNK)
+        outer = tarfile.open(fileobj=stream, mode="r|*", bufsize=_READ_CHUNK)  # also `docker save | gzip`
     except tarfile.ReadError as e:
         raise UserError(f"not a `docker save` archive ({e}); save the image with `docker save IMAGE -o FILE`") from e
     with outer:
@@ -447,8 +448,12 @@ def dive_figures(layer_entries: list[list[Entry]]) -> Figures:
                 pc.cumulative += size
                 if pc.smallest < 0 or size < pc.smallest:
                     pc.smallest = size
-        except LookupError as e:  # dive stops walking this layer here ("path does not exist")
-            log.debug("layer %d: whiteout of %s has nothing below it; dive stops this layer here", idx, e)
+        except LookupError as e:
+            # dive has already made the path's record (smallest -1, no copies) when the lookup
+            # fails; the error then stops its walk of this layer. Both quirks change the score.
+            path = e.args[0]
+            paths.setdefault(path, PathCopies(path))
+            log.debug("layer %d: whiteout of %s has nothing below it; dive stops this layer here", idx, path)
         if stacked is not None:
             _stack(stacked, tree)
 
