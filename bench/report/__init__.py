@@ -1,0 +1,77 @@
+"""Report: a stored run -> tables, claim verdicts, charts and REPORT.md. No engine needed.
+
+    load.py       a run folder -> RunData (samples, cells, metadata, provenance)
+    stats.py      median, IQR, CV per cell and metric; flags CV > 10%
+    tables.py     before/after, bases, ablation as DataFrames
+    claims.toml   the article's quantitative claims (words and numbers only)
+    claims.py     measured value and verdict for each claim
+    charts.py     plot functions: DataFrame in, matplotlib Figure out
+    markdown.py   REPORT.md
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPORT_DIR = "report"  # inside the output folder: charts and CSV tables
+
+
+@dataclass
+class Written:
+    report: Path
+    top_report: Path | None
+    files: list[Path] = field(default_factory=list)
+    verdicts: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    try:
+        child.resolve().relative_to(parent.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def generate(run, out_dir: Path | None = None, results_dir: Path | None = None) -> Written:
+    """Write <out>/REPORT.md and <out>/report/{charts,csv}; <results>/REPORT.md as well when
+    the run lives under <results>/runs (so a fixture never overwrites the published report)."""
+    from bench.report import charts, claims, markdown, stats, tables
+    from bench.report.claims_data import load_claims_file
+
+    out_dir = Path(out_dir or run.folder)
+    assets = out_dir / REPORT_DIR
+    assets.mkdir(parents=True, exist_ok=True)
+    claims_data = load_claims_file()
+    summary = stats.summarize(run.samples)
+    evaluated = claims.evaluate(run, summary, claims_data)
+    files: list[Path] = []
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    for name, fn in charts.CHARTS.items():
+        fig = fn(run.samples, cells=run.cells, provenance=run.provenance)
+        files += charts.save(fig, assets, name)
+
+    evaluated.to_csv(assets / "claims.csv", index=False)
+    tables.before_after(run, summary, claims_data).to_csv(assets / "before_after.csv", index=False)
+    tables.bases(run, summary, claims_data).to_csv(assets / "bases.csv", index=False)
+    tables.ablation(run, summary).to_csv(assets / "ablation.csv", index=False)
+    summary.to_csv(assets / "summary.csv", index=False)
+    files += [assets / f for f in ("claims.csv", "before_after.csv", "bases.csv", "ablation.csv", "summary.csv")]
+
+    text = markdown.render(run, f"{REPORT_DIR}/", summary=summary, claims=claims_data, evaluated=evaluated)
+    report = out_dir / "REPORT.md"
+    report.write_text(text)
+    files.append(report)
+
+    top = None
+    if results_dir is not None and _inside(run.folder, Path(results_dir) / "runs"):
+        top = Path(results_dir) / "REPORT.md"
+        prefix = Path(os.path.relpath(assets.resolve(), Path(results_dir).resolve())).as_posix() + "/"
+        top.write_text(markdown.render(run, prefix, summary=summary, claims=claims_data, evaluated=evaluated))
+        files.append(top)
+    return Written(report, top, files, claims.summary_counts(evaluated), stats.cv_warnings(summary))

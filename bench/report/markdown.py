@@ -1,0 +1,248 @@
+"""REPORT.md from a run: the article beside the measurement, every number with its spread."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bench.report import claims as claims_mod
+from bench.report import fmt, stats, tables
+from bench.report.claims_data import load_claims_file
+from bench.report.load import RunData
+
+VERDICT_MARK = {claims_mod.HOLDS: "✅", claims_mod.OFF: "❌", claims_mod.UNTESTABLE: "➖"}
+
+CHART_TEXT = {
+    "sizes": "Image size per variant (log scale) against the article's before/after",
+    "waterfall": "What each step buys, from bloated to the after",
+    "build_times": "Build time: cold, warm, edit",
+    "pull_times": "Pull time against compressed size, with the bandwidth model",
+    "layers": "Layer composition",
+    "efficiency": "Layer efficiency (dive)",
+}
+
+
+def _img(prefix: str, name: str) -> str:
+    return f"![{CHART_TEXT.get(name, name)}]({prefix}{name}.png) ([SVG]({prefix}{name}.svg))\n"
+
+
+def _delta(v, parent, unit: str, relative: bool = True) -> str:
+    s = fmt.by_unit(v, unit)
+    if fmt.missing(v) or fmt.missing(parent):
+        return s
+    if relative and parent:
+        return f"{s} ({(v - parent) / parent:+.0%})"
+    d = v - parent
+    if unit == "B":
+        ds = ("+" if d >= 0 else "−") + fmt.size(abs(d))
+    elif unit == "s":
+        ds = f"{d:+.1f} s"
+    elif unit == "ratio":
+        ds = f"{d * 100:+.1f} pp"
+    else:
+        ds = f"{d:+.0f}"
+    return f"{s} ({ds})"
+
+
+def before_after_table(ba: pd.DataFrame) -> str:
+    rows = []
+    for r in ba.itertuples(index=False):
+        notes = []
+        if r.standin:
+            notes.append("stand-in bases")
+        if r.smaller_but_failed:
+            notes.append(f"smaller but failed smoke (not counted): {r.smaller_but_failed}")
+        if r.note:
+            notes.append(r.note)
+        art = "–"
+        if not fmt.missing(r.article_before):
+            art = (f"{fmt.size(r.article_before)} → {fmt.size(r.article_after)} "
+                   f"({fmt.percent(r.article_reduction)})")
+        rows.append({
+            "App": r.app,
+            "Article's scenario": r.scenario or "–",
+            "Before (bloated), median [IQR]": fmt.spread(r.before_bytes, r.before_q1, r.before_q3, "B"),
+            "After: smallest that passed smoke": (f"{fmt.spread(r.after_bytes, r.after_q1, r.after_q3, 'B')} "
+                                                  f"({r.after_variant})" if isinstance(r.after_variant, str) else "none passed smoke"),
+            "Reduction": fmt.percent(r.reduction),
+            "After, compressed": fmt.size(r.after_compressed_bytes),
+            "Article: before → after": art,
+            "Notes": "; ".join(notes),
+        })
+    return fmt.markdown_table(pd.DataFrame(rows), align={"Reduction": "r"})
+
+
+def claims_table(ev: pd.DataFrame) -> str:
+    rows = []
+    for i, r in enumerate(ev.itertuples(index=False), 1):
+        rows.append({
+            "#": i,
+            "Claim (article section)": f"“{r.quote}” ({r.section})",
+            "Article": r.article,
+            "Measured": r.measured,
+            "Verdict": f"{VERDICT_MARK[r.verdict]} {r.verdict_text}",
+            "Note": r.note,
+        })
+    return fmt.markdown_table(pd.DataFrame(rows))
+
+
+def bases_table(b: pd.DataFrame) -> str:
+    rows = []
+    for r in b.itertuples(index=False):
+        rows.append({
+            "Base image": r.ref + (" (stand-in)" if r.standin else ""),
+            "What was measured": ("local stand-in, not the upstream image" if r.standin and r.measured
+                                  else "upstream image" if r.measured else "not measured"),
+            "On disk": fmt.size(r.disk_bytes),
+            "Compressed": fmt.size(r.compressed_bytes),
+            "Compressed / on disk": ("–" if fmt.missing(r.disk_bytes) or not r.disk_bytes
+                                     else f"{r.compressed_bytes / r.disk_bytes:.0%}"),
+            "Article": fmt.size(r.article_bytes),
+            "Note": r.reason,
+        })
+    return fmt.markdown_table(pd.DataFrame(rows))
+
+
+SIZE_COLS = [("disk_bytes", "On disk", "B", True), ("compressed_bytes", "Compressed", "B", True),
+             ("layers", "Layers", "count", False), ("context_bytes", "Context sent", "B", True),
+             ("packages", "Packages", "count", False), ("wasted_bytes", "Wasted (dive)", "B", False),
+             ("efficiency", "Efficiency", "ratio", False)]
+
+
+def ablation_tables(run: RunData, ab: pd.DataFrame) -> str:
+    time_cols = [("build_cold_s", "Build cold", "s", True), ("build_warm_s", "Build warm", "s", True),
+                 ("build_edit_s", "Build edit", "s", True), ("push_s", "Push", "s", True)]
+    time_cols += [(f"pull_{p}_s", f"Cold pull {p}", "s", True) for p in tables.profiles(run)]
+    time_cols += [("start_s", "Start → healthy", "s", True)]
+    out = []
+    for app in run.apps:
+        a = ab[ab["app"] == app]
+        out.append(f"#### {app}\n")
+        for title, cols in (("Size and content", SIZE_COLS), ("Time (median; ⚠ = CV > 10%)", time_cols)):
+            rows = []
+            for r in a.to_dict("records"):
+                row = {"Variant ← parent": f"{r['variant']} ← {r['parent']}" if r["parent"] else r["variant"],
+                       "Techniques": r["techniques"].replace("+", ", ")}
+                if r["status"] != "ok" or not r["smoke_ok"]:
+                    row["Techniques"] += f" **[{r['status']}{', smoke not passed' if r['status'] == 'ok' else ''}]**"
+                for col, label, unit, rel in cols:
+                    s = _delta(r.get(col), r.get(f"{col}_parent"), unit, rel)
+                    cv = r.get(f"{col}_cv")
+                    if not fmt.missing(cv) and cv > stats.CV_LIMIT and unit in ("s", "B"):
+                        s += " ⚠"
+                    row[label] = s
+                rows.append(row)
+            out.append(f"{title}; in brackets: change against the parent variant.\n\n")
+            out.append(fmt.markdown_table(pd.DataFrame(rows)))
+            out.append("\n")
+    return "".join(out)
+
+
+def cells_table(run: RunData) -> str:
+    c = run.cells
+    if c.empty:
+        return "_(no cells.json in this run)_\n"
+    rows = [{"App/variant": f"{r.app}/{r.variant}", "Status": r.status,
+             "Smoke": {True: "passed", False: "failed"}.get(tables._tri(r.smoke_ok), "–"),
+             "Bases (as written)": r.bases.replace(";", ", "), "Stand-in": "yes" if r.standin else "no",
+             "Reason": r.reason, "What it shows": r.summary}
+            for r in c.itertuples(index=False)]
+    return fmt.markdown_table(pd.DataFrame(rows))
+
+
+def provenance_block(run: RunData) -> str:
+    m = run.metadata
+    eng, mach, b = m.get("engine") or {}, m.get("machine") or {}, m.get("bench") or {}
+    mem = mach.get("memory_bytes")
+    lines = [
+        f"- **Run**: `{run.run_id}`, {m.get('started_utc', '?')} → {m.get('ended_utc', '?')} "
+        f"(profile `{m.get('profile', '?')}`, complete: {'yes' if m.get('complete') else '**no**'})",
+        f"- **Engine**: Docker Engine {eng.get('server', '?')}, BuildKit {eng.get('buildkit', '?')}, "
+        f"buildx {eng.get('buildx', '?')}, storage driver {eng.get('storage_driver', '?')}, "
+        f"{eng.get('os', '?')}, kernel {eng.get('kernel', '?')}",
+        f"- **Machine**: {mach.get('cpus', '?')} × {mach.get('cpu_model', '?')}, "
+        f"{(float(mem) / 2**30):.0f} GiB RAM" if isinstance(mem, (int, float)) else
+        f"- **Machine**: {mach.get('cpus', '?')} × {mach.get('cpu_model', '?')}",
+        f"- **Bases**: mode `{m.get('bases_mode', '?')}`"
+        + (" — **stand-in bases**: some bases are local rebuilds standing in for upstream images that "
+           "cannot be pulled here; sizes that include them are not the upstream sizes" if run.provenance.standin else ""),
+        f"- **bench**: {b.get('version', '?')}, commit `{str(b.get('git_commit', '?'))[:12]}`"
+        + (" (**dirty** working tree)" if b.get("git_dirty") else ""),
+        f"- **Command**: `{' '.join(map(str, m.get('argv') or []))}`",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render(run: RunData, chart_prefix: str, *, summary: pd.DataFrame | None = None,
+           claims: dict | None = None, evaluated: pd.DataFrame | None = None,
+           charts: list[str] | None = None) -> str:
+    claims = claims or load_claims_file()
+    summary = summary if summary is not None else stats.summarize(run.samples)
+    ev = evaluated if evaluated is not None else claims_mod.evaluate(run, summary, claims)
+    ba = tables.before_after(run, summary, claims)
+    counts = claims_mod.summary_counts(ev)
+    charts = charts if charts is not None else list(CHART_TEXT)
+    warnings = stats.cv_warnings(summary)
+    p = []
+    p.append(f"# bench report: run `{run.run_id}`\n\n")
+    p.append(f"<!-- Generated by `python -m bench report {run.run_id}` from the stored results alone. "
+             "Do not edit by hand: change bench/report/ and regenerate. -->\n\n")
+    if run.provenance.synthetic:
+        p.append("> [!CAUTION]\n> **SYNTHETIC FIXTURE — NOT MEASUREMENTS.** Every number below was made up "
+                 "by a test fixture generator. Do not cite anything from this report.\n\n")
+    if not run.provenance.complete:
+        p.append("> [!WARNING]\n> This run is **incomplete**: some cells were not measured.\n\n")
+    p.append("This report reproduces the comparison of *How to Reduce Docker Image Size: Multi-Stage Builds and "
+             "Best Practices (2026)* from measurements, and says where the article holds and where it does not.\n\n")
+    p.append(provenance_block(run) + "\n")
+    p.append(f"**Verdicts**: {counts[claims_mod.HOLDS]} claims hold, {counts[claims_mod.OFF]} are off, "
+             f"{counts[claims_mod.UNTESTABLE]} are not testable here (reasons in the claims table). "
+             f"Unstable numbers (CV > {stats.CV_LIMIT:.0%}): {len(warnings)}.\n\n")
+
+    p.append("## 1. The article's before/after, measured\n\n")
+    p.append("*Before* is the `bloated` variant; *after* is the smallest variant whose smoke check passed "
+             "(an image that does not serve is no \"after\"). Sizes are on disk, as `docker images` and the "
+             "article print them, in decimal units (1 MB = 10⁶ B); medians over the repetitions with the "
+             "interquartile range in brackets when it is not zero.\n\n")
+    p.append(before_after_table(ba) + "\n")
+    for name in ("sizes", "waterfall"):
+        if name in charts:
+            p.append(_img(chart_prefix, name) + "\n")
+
+    p.append("## 2. The article's claims\n\n")
+    p.append(f"Rule: {claims['rules']['text']}\n\n")
+    p.append(claims_table(ev) + "\n")
+
+    p.append("## 3. Base images\n\n")
+    p.append("Scenario `base` rows: each base image on its own. A **stand-in** is a local image bench built "
+             "because the upstream one cannot be pulled on this machine; its size is not the upstream size.\n\n")
+    p.append(bases_table(tables.bases(run, summary, claims)) + "\n")
+
+    p.append("## 4. Technique ablation: each variant against its parent\n\n")
+    p.append(ablation_tables(run, tables.ablation(run, summary)) + "\n")
+    for name in ("build_times", "pull_times", "layers", "efficiency"):
+        if name in charts:
+            p.append(_img(chart_prefix, name) + "\n")
+
+    p.append("## 5. Cells\n\n")
+    p.append(cells_table(run) + "\n")
+
+    p.append("## 6. Stability\n\n")
+    if warnings:
+        p.append("These numbers vary by more than 10% between repetitions (coefficient of variation = "
+                 "stdev / mean). Treat them with care:\n\n")
+        p.extend(f"- ⚠ {w}\n" for w in warnings)
+    else:
+        p.append(f"No number the report relies on varies by more than {stats.CV_LIMIT:.0%} between repetitions.\n")
+    p.append("\n## Method\n\n")
+    p.append(
+        "- Every number is the median of the stored samples of one app/variant/scenario/metric; the "
+        "spread is the interquartile range (inclusive quartiles); CV is the sample standard deviation "
+        "over the mean (pyperf's check), shown when it exceeds 10%.\n"
+        "- On-disk size (`disk_bytes`) is what `docker images` shows and what the article quotes; "
+        "compressed size (`compressed_bytes`) is the sum of the manifest's layer blobs, which is what a "
+        "pull moves. The pull model is compressed bytes × 8 / bandwidth.\n"
+        "- The claims, their wording and the verdict rule live in `bench/report/claims.toml`; verdicts "
+        "are computed, never written by hand. Raw samples: `samples.csv` in the run folder; the "
+        "claims with measured values: `report/claims.csv`.\n")
+    return "".join(p)

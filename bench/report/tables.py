@@ -1,0 +1,223 @@
+"""The report's tables as DataFrames of numbers (formatting lives in markdown.py).
+
+  variants(run)      one row per app/variant: status, smoke, sizes, parent
+  before_after(run)  the article's comparison: bloated against the smallest variant that served
+  bases(run)         scenario "base" rows: on-disk and compressed, stand-ins labelled
+  ablation(run)      each variant against its parent, every measured dimension
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bench.report import stats
+from bench.report.claims_data import load_claims_file, scenario_for
+from bench.report.load import BASES_APP, RunData
+
+PROFILE_ORDER = ["loopback", "10gbit", "1gbit", "150mbit", "100mbit", "50mbit", "10mbit"]
+
+
+def _summary(run: RunData, summary: pd.DataFrame | None) -> pd.DataFrame:
+    return summary if summary is not None else stats.summarize(run.samples)
+
+
+def _get(summary: pd.DataFrame, app, variant, scenario, metric, profile="", detail="", what="median"):
+    r = stats.median_of(summary, app, variant, scenario, metric, profile, detail)
+    return np.nan if r is None else float(r[what])
+
+
+def _tri(v) -> bool | None:
+    """True / False / None from a cells.json smoke_ok that may have become NaN or a string."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, str):
+        s = v.strip().lower()
+        return True if s in {"true", "1"} else False if s in {"false", "0"} else None
+    return bool(v)
+
+
+def smoke_passed(samples: pd.DataFrame, cells: pd.DataFrame | None, app: str, variant: str) -> bool:
+    """True only with positive evidence: the cell says so, or every smoke_ok sample is 1,
+    and nothing says otherwise. A variant that failed smoke never counts as an "after"."""
+    s = samples
+    oks = s[(s["app"] == app) & (s["variant"] == variant) & (s["metric"] == "smoke_ok")]["value"]
+    cells = cells if cells is not None else pd.DataFrame(columns=["app", "variant", "smoke_ok"])
+    cell = cells[(cells["app"] == app) & (cells["variant"] == variant)]
+    flag = _tri(cell["smoke_ok"].iloc[0]) if len(cell) else None
+    if flag is False or (len(oks) and (oks < 0.5).any()):
+        return False
+    return flag is True or (len(oks) > 0 and bool((oks >= 0.5).all()))
+
+
+def profiles(run: RunData) -> list[str]:
+    found = [p for p in run.samples.loc[run.samples["scenario"] == "pull", "profile"].unique() if p]
+    return sorted(found, key=lambda p: (PROFILE_ORDER.index(p) if p in PROFILE_ORDER else 99, p))
+
+
+def variants(run: RunData, summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per app/variant in run order, with disk and compressed size and smoke result."""
+    return variants_of(run.samples, run.cells, summary)
+
+
+def variants_of(samples: pd.DataFrame, cells: pd.DataFrame | None,
+                summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    summary = summary if summary is not None else stats.summarize(samples)
+    rows = []
+    if cells is None or cells.empty:  # a run without cells.json: rebuild the list from the samples
+        pairs = samples.loc[samples["app"] != BASES_APP, ["app", "variant"]].drop_duplicates()
+        standin = samples.groupby(["app", "variant"])["standin"].any()
+        pairs["standin"] = [bool(standin.get((a, v), False)) for a, v in zip(pairs["app"], pairs["variant"])]
+        cells = pairs.assign(status="ok", reason="", techniques="", parent="", summary="", bases="",
+                             bases_resolved="", smoke_ok=None)
+    for c in cells.itertuples(index=False):
+        rows.append({
+            "app": c.app, "variant": c.variant, "status": c.status, "reason": c.reason,
+            "techniques": c.techniques, "parent": c.parent, "summary": c.summary, "bases": c.bases,
+            "standin": bool(c.standin), "smoke_ok": smoke_passed(samples, cells, c.app, c.variant),
+            "disk_bytes": _get(summary, c.app, c.variant, "image", "disk_bytes"),
+            "disk_q1": _get(summary, c.app, c.variant, "image", "disk_bytes", what="q1"),
+            "disk_q3": _get(summary, c.app, c.variant, "image", "disk_bytes", what="q3"),
+            "compressed_bytes": _get(summary, c.app, c.variant, "image", "compressed_bytes"),
+        })
+    return pd.DataFrame(rows)
+
+
+def before_variant(v: pd.DataFrame) -> pd.Series | None:
+    """The article's "before": the variant named bloated, else the one tagged bloated."""
+    named = v[(v["variant"] == "bloated") & v["disk_bytes"].notna()]
+    if named.empty:
+        named = v[v["techniques"].str.split("+").map(lambda t: "bloated" in t) & v["disk_bytes"].notna()]
+    return None if named.empty else named.iloc[0]
+
+
+def after_variant(v: pd.DataFrame) -> pd.Series | None:
+    """The article's "after": the smallest variant whose smoke check passed."""
+    ok = v[v["smoke_ok"].astype(bool) & v["disk_bytes"].notna() & (v["variant"] != "bloated")]
+    return None if ok.empty else ok.sort_values("disk_bytes").iloc[0]
+
+
+def before_after(run: RunData, summary: pd.DataFrame | None = None, claims: dict | None = None) -> pd.DataFrame:
+    """Per app: measured before/after/reduction beside the article's numbers for its scenario."""
+    claims = claims or load_claims_file()
+    v = variants(run, summary)
+    rows = []
+    for app in run.apps:
+        va = v[v["app"] == app]
+        b, a = before_variant(va), after_variant(va)
+        sc = scenario_for(app, claims) or {}
+        # Variants smaller than the "after" that did not pass smoke: named so nobody wonders.
+        excluded = va[(~va["smoke_ok"].astype(bool)) & va["disk_bytes"].notna()]
+        if a is not None:
+            excluded = excluded[excluded["disk_bytes"] < a["disk_bytes"]]
+        row = {
+            "app": app,
+            "scenario": sc.get("label", ""),
+            "before_variant": None if b is None else b["variant"],
+            "before_bytes": np.nan if b is None else b["disk_bytes"],
+            "before_q1": np.nan if b is None else b["disk_q1"],
+            "before_q3": np.nan if b is None else b["disk_q3"],
+            "after_variant": None if a is None else a["variant"],
+            "after_bytes": np.nan if a is None else a["disk_bytes"],
+            "after_q1": np.nan if a is None else a["disk_q1"],
+            "after_q3": np.nan if a is None else a["disk_q3"],
+            "after_compressed_bytes": np.nan if a is None else a["compressed_bytes"],
+            "before_compressed_bytes": np.nan if b is None else b["compressed_bytes"],
+            "article_before": sc.get("before", np.nan),
+            "article_after": sc.get("after", np.nan),
+            "article_reduction": sc.get("reduction", np.nan) / 100 if sc.get("reduction") else np.nan,
+            "standin": bool(va["standin"].any()),
+            "comparable": not sc.get("untestable") and bool(sc),
+            "note": sc.get("untestable", "" if sc else "the article has no scenario for this app"),
+            "smaller_but_failed": ", ".join(excluded["variant"]),
+        }
+        row["reduction"] = (1 - row["after_bytes"] / row["before_bytes"]
+                            if b is not None and a is not None and row["before_bytes"] else np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def bases(run: RunData, summary: pd.DataFrame | None = None, claims: dict | None = None) -> pd.DataFrame:
+    """Base images: measured on-disk and compressed size, stand-in or upstream, article's size."""
+    summary = _summary(run, summary)
+    claims = claims or load_claims_file()
+    article = {c["ref"]: c["article"] for c in claims["claims"] if c.get("kind") == "base_size"}
+    meta = run.metadata.get("bases") or {}
+    s = run.samples[(run.samples["scenario"] == "base")]
+    refs = list(dict.fromkeys(list(s["variant"]) + list(meta)))
+    rows = []
+    for ref in refs:
+        m = meta.get(ref) if isinstance(meta.get(ref), dict) else {}
+        rs = s[s["variant"] == ref]
+        standin = bool(rs["standin"].any()) or bool(m.get("standin"))
+        measured = not rs.empty
+        rows.append({
+            "ref": ref,
+            "standin": standin,
+            "measured": measured,
+            "disk_bytes": _get(summary, BASES_APP, ref, "base", "disk_bytes"),
+            "compressed_bytes": _get(summary, BASES_APP, ref, "base", "compressed_bytes"),
+            "article_bytes": article.get(ref, np.nan),
+            "resolved": m.get("resolved") or m.get("image") or "",
+            "reason": "" if measured else (m.get("reason") or "not measured in this run"),
+        })
+    return pd.DataFrame(rows, columns=["ref", "standin", "measured", "disk_bytes", "compressed_bytes",
+                                       "article_bytes", "resolved", "reason"])
+
+
+ABLATION_METRICS = [
+    # column, scenario, metric, profile, detail, unit
+    ("disk_bytes", "image", "disk_bytes", "", "", "B"),
+    ("compressed_bytes", "image", "compressed_bytes", "", "", "B"),
+    ("layers", "image", "layers", "", "", "count"),
+    ("context_bytes", "cold", "context_bytes", "", "", "B"),
+    ("packages", "analyze", "packages", "", "total", "count"),
+    ("wasted_bytes", "analyze", "wasted_bytes", "", "", "B"),
+    ("efficiency", "analyze", "efficiency", "", "", "ratio"),
+    ("build_cold_s", "cold", "build_wall_seconds", "", "", "s"),
+    ("build_warm_s", "warm", "build_wall_seconds", "", "", "s"),
+    ("build_edit_s", "edit", "build_wall_seconds", "", "", "s"),
+    ("push_s", "push", "push_seconds", "", "", "s"),
+    ("start_s", "smoke", "start_to_healthy_seconds", "", "", "s"),
+]
+
+
+def ablation_metrics(run: RunData) -> list[tuple[str, str, str, str, str, str]]:
+    out = list(ABLATION_METRICS)
+    at = out.index(("start_s", "smoke", "start_to_healthy_seconds", "", "", "s"))
+    for p in reversed(profiles(run)):
+        out.insert(at, (f"pull_{p}_s", "pull", "pull_seconds", p, "", "s"))
+    return out
+
+
+def ablation(run: RunData, summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each variant beside its parent: value and parent's value for every dimension.
+
+    Columns: app, variant, parent, techniques, status, reason, smoke_ok, then for each metric
+    column X: X (median), X_parent (the parent's median), X_cv.
+    """
+    summary = _summary(run, summary)
+    v = variants(run, summary)
+    rows = []
+    for r in v.itertuples(index=False):
+        row = {"app": r.app, "variant": r.variant, "parent": r.parent, "techniques": r.techniques,
+               "status": r.status, "reason": r.reason, "smoke_ok": r.smoke_ok, "standin": r.standin}
+        for col, scenario, metric, profile, detail, _unit in ablation_metrics(run):
+            row[col] = _get(summary, r.app, r.variant, scenario, metric, profile, detail)
+            row[f"{col}_cv"] = _get(summary, r.app, r.variant, scenario, metric, profile, detail, what="cv")
+            row[f"{col}_parent"] = (_get(summary, r.app, r.parent, scenario, metric, profile, detail)
+                                    if r.parent else np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def chain(v: pd.DataFrame, app: str, leaf: str) -> list[str]:
+    """Variant names from the root (bloated) down to leaf, following parents."""
+    va = v[v["app"] == app].set_index("variant")
+    out, seen = [], set()
+    cur = leaf
+    while cur and cur in va.index and cur not in seen:
+        seen.add(cur)
+        out.append(cur)
+        cur = va.loc[cur, "parent"]
+    return out[::-1]

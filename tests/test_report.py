@@ -1,0 +1,307 @@
+"""The report on the synthetic fixture run: verdicts, "after", stand-ins, CV flags, command."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.errors import UserError
+from bench.report import charts, claims, fmt, markdown, stats, tables
+from bench.report.claims_data import load_claims_file
+from bench.report.load import load_run, provenance_of
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "run_small"
+
+# docs/CONTRACTS.md, "Results": every (scenario, metric) a run can hold.
+CONTRACT = {(s, m) for s in ("cold", "warm", "edit") for m in
+            ("build_wall_seconds", "build_steps_total", "build_steps_cached", "context_bytes", "step_seconds")} | {
+    ("image", "disk_bytes"), ("image", "layers"), ("image", "layer_bytes"), ("image", "compressed_bytes"),
+    ("push", "push_seconds"), ("pull", "pull_seconds"), ("pull", "pull_model_seconds"),
+    ("smoke", "start_to_healthy_seconds"), ("smoke", "smoke_ok"),
+    ("analyze", "efficiency"), ("analyze", "user_wasted_percent"), ("analyze", "wasted_bytes"),
+    ("analyze", "reclaimable_bytes"), ("analyze", "packages"), ("analyze", "hadolint_findings"),
+    ("base", "disk_bytes"), ("base", "compressed_bytes"),
+}
+
+
+@pytest.fixture(scope="module")
+def run():
+    return load_run(FIXTURE)
+
+
+@pytest.fixture(scope="module")
+def summary(run):
+    return stats.summarize(run.samples)
+
+
+def _with(run, samples=None, cells=None, metadata=None):
+    samples = run.samples.copy() if samples is None else samples
+    cells = run.cells.copy() if cells is None else cells
+    metadata = run.metadata if metadata is None else metadata
+    return dataclasses.replace(run, samples=samples, cells=cells, metadata=metadata,
+                               provenance=provenance_of(metadata, samples, cells))
+
+
+# -- the fixture -----------------------------------------------------------------------------
+def test_fixture_covers_the_contract(run):
+    s = run.samples
+    present = set(zip(s["scenario"], s["metric"]))
+    assert CONTRACT <= present, f"fixture lacks {sorted(CONTRACT - present)}"
+    assert set(s.loc[s["metric"] == "pull_seconds", "profile"]) == {"loopback", "1gbit", "150mbit"}
+    apps = run.cells.groupby("app")["variant"].count()
+    assert len(apps) == 2 and (apps == 3).all()
+    assert set(s.loc[s["scenario"] == "cold", "repetition"]) == {0, 1, 2}
+    status = dict(zip(run.cells["app"] + "/" + run.cells["variant"], run.cells["status"]))
+    assert "skipped" in status.values() and "failed" in status.values()
+    assert status["node/alpine"] == "skipped"
+    assert run.provenance.synthetic and run.provenance.standin
+
+
+def test_fixture_is_what_its_script_writes(tmp_path):
+    script = ROOT / "tests" / "fixtures" / "make_run_small.py"
+    # The script writes next to itself and imports bench from two folders up.
+    nested = tmp_path / "tests" / "fixtures"
+    nested.mkdir(parents=True)
+    shutil.copy(script, nested / "make_run_small.py")
+    (tmp_path / "bench").symlink_to(ROOT / "bench")
+    subprocess.run([sys.executable, str(nested / "make_run_small.py")], check=True, capture_output=True)
+    fresh = pd.read_csv(nested / "run_small" / "samples.csv", keep_default_na=False)
+    committed = pd.read_csv(FIXTURE / "samples.csv", keep_default_na=False)
+    pd.testing.assert_frame_equal(fresh, committed)
+
+
+# -- verdict logic ---------------------------------------------------------------------------
+def test_relative_verdict_within_and_outside_tolerance():
+    assert claims.relative(110, 100, 0.25).status == claims.HOLDS
+    assert claims.relative(125, 100, 0.25).status == claims.HOLDS
+    v = claims.relative(138, 100, 0.25)
+    assert v.status == claims.OFF and "+38%" in v.text
+    v = claims.relative(40, 100, 0.25)
+    assert v.status == claims.OFF and "-60%" in v.text
+    assert claims.relative(float("nan"), 100, 0.25).status == claims.UNTESTABLE
+
+
+def test_points_and_range_verdicts():
+    assert claims.points(82, 85, 5).status == claims.HOLDS
+    v = claims.points(79.6, 85, 5)
+    assert v.status == claims.OFF and "-5.4 percentage points" in v.text
+    assert claims.within_range(70e6, 50e6, 100e6, 0.25).status == claims.HOLDS
+    assert claims.within_range(45e6, 50e6, 100e6, 0.25).status == claims.HOLDS  # widened by 25%
+    v = claims.within_range(20e6, 50e6, 100e6, 0.25)
+    assert v.status == claims.OFF and "lower" in v.text
+    assert claims.within_range(200e6, 50e6, 100e6, 0.25).status == claims.OFF
+
+
+def test_claims_file_has_every_quantitative_claim():
+    c = load_claims_file()
+    refs = {x["ref"] for x in c["claims"] if x["kind"] == "base_size"}
+    assert {"ubuntu:24.04", "debian:bookworm-slim", "python:3.12", "python:3.12-slim", "python:3.12-alpine",
+            "node:20", "node:20-slim", "node:20-alpine", "golang:1.22-alpine", "gcr.io/distroless/base"} <= refs
+    kinds = {x["kind"] for x in c["claims"]}
+    assert {"pull_time", "range", "reduction", "app_size", "technique_reduction"} <= kinds
+    scen = {(x.get("scenario"), x.get("which", "reduction")) for x in c["claims"] if "scenario" in x}
+    for app in ("node", "python", "go", "java"):
+        assert {(app, "before"), (app, "after"), (app, "reduction")} <= scen
+    assert c["rules"]["relative_tolerance"] == 0.25 and "25%" in c["rules"]["text"]
+
+
+def test_claim_verdicts_on_fixture(run, summary):
+    ev = claims.evaluate(run, summary).set_index("id")
+    assert ev.loc["node-before", "verdict"] == claims.HOLDS
+    assert ev.loc["node-after", "verdict"] == claims.OFF
+    assert ev.loc["node-after", "verdict_text"].startswith("off by +")
+    # the article's sizes are on-disk; the note says pulls move compressed bytes
+    assert "on-disk" in ev.loc["node-after", "note"] and "compressed" in ev.loc["node-after", "note"]
+    # Alpine is unavailable offline: not testable, with the reason from the run
+    assert ev.loc["base-node-20-alpine", "verdict"] == claims.UNTESTABLE
+    assert "Alpine" in ev.loc["base-node-20-alpine", "verdict_text"]
+    # a base that is only a stand-in cannot test a claim about the upstream image
+    assert ev.loc["base-node-20", "verdict"] == claims.UNTESTABLE
+    assert "stand-in" in ev.loc["base-node-20", "verdict_text"]
+    assert ev.loc["base-ubuntu-24.04", "verdict"] == claims.UNTESTABLE
+    # no python app in the fixture
+    assert ev.loc["python-after", "verdict"] == claims.UNTESTABLE
+    # the apt lists claim is measured from an update-only layer
+    assert ev.loc["apt-lists-50-100mb", "measured_value"] == pytest.approx(45e6)
+    # the pull claim notes that the article counts on-disk bytes
+    assert "= 64 s" in ev.loc["pull-1.2gb-150mbps", "note"]
+
+
+def test_spring_boot_is_not_testable_even_when_a_java_app_was_built(run, summary):
+    s = run.samples.copy()
+    c = run.cells.copy()
+    s.loc[s["app"] == "go", "app"] = "java"
+    c.loc[c["app"] == "go", "app"] = "java"
+    ev = claims.evaluate(_with(run, s, c)).set_index("id")
+    for cid in ("java-before", "java-after", "java-reduction"):
+        assert ev.loc[cid, "verdict"] == claims.UNTESTABLE
+        assert "Spring Boot" in ev.loc[cid, "verdict_text"]
+    assert not math.isnan(ev.loc["java-before", "measured_value"])  # shown for reference
+
+
+# -- "after" ---------------------------------------------------------------------------------
+def test_after_is_smallest_variant_that_passed_smoke(run, summary):
+    ba = tables.before_after(run, summary).set_index("app")
+    v = tables.variants(run, summary).set_index(["app", "variant"])
+    # go/scratch is the smallest image but failed its smoke check
+    assert v.loc[("go", "scratch"), "disk_bytes"] < v.loc[("go", "distroless"), "disk_bytes"]
+    assert ba.loc["go", "after_variant"] == "distroless"
+    assert ba.loc["go", "smaller_but_failed"] == "scratch"
+    assert ba.loc["node", "after_variant"] == "multistage"
+    assert ba.loc["node", "before_variant"] == "bloated"
+    assert ba.loc["go", "reduction"] == pytest.approx(1 - 28e6 / 960.2e6)
+
+
+def test_failed_smoke_sample_excludes_even_without_cell_flag(run):
+    c = run.cells.copy()
+    c["smoke_ok"] = None  # a runner that only wrote samples
+    s = run.samples.copy()
+    s.loc[(s["app"] == "go") & (s["variant"] == "distroless") & (s["metric"] == "smoke_ok")
+          & (s["repetition"] == 1), "value"] = 0.0
+    ba = tables.before_after(_with(run, s, c)).set_index("app")
+    assert pd.isna(ba.loc["go", "after_variant"])
+    assert "none passed smoke" in markdown.before_after_table(ba.reset_index())
+    assert math.isnan(ba.loc["go", "reduction"])
+    ev = claims.evaluate(_with(run, s, c)).set_index("id")
+    assert ev.loc["go-after", "verdict"] == claims.UNTESTABLE
+    assert "smoke" in ev.loc["go-after", "verdict_text"]
+
+
+def test_no_smoke_evidence_is_not_a_pass(run):
+    c = run.cells.copy()
+    c["smoke_ok"] = None
+    s = run.samples[run.samples["metric"] != "smoke_ok"].copy()
+    assert not tables.smoke_passed(s, c, "node", "multistage")
+    assert tables.smoke_passed(run.samples, c, "node", "multistage")
+
+
+# -- stand-ins -------------------------------------------------------------------------------
+def test_standins_labelled_in_tables_and_provenance(run, summary):
+    b = tables.bases(run, summary)
+    md = markdown.bases_table(b)
+    assert "node:20 (stand-in)" in md
+    assert "local stand-in, not the upstream image" in md
+    assert "node:20-alpine | not measured" in md
+    assert "stand-in bases" in run.provenance.line()
+    assert "stand-in bases" in markdown.before_after_table(tables.before_after(run, summary))
+
+
+def test_no_standin_label_when_bases_are_upstream(run):
+    meta = {**run.metadata, "bases_mode": "hub",
+            "bases": {k: {**v, "standin": False} for k, v in run.metadata["bases"].items()}}
+    s = run.samples.assign(standin=False)
+    c = run.cells.assign(standin=False)
+    r = _with(run, s, c, meta)
+    assert "stand-in" not in r.provenance.line()
+    md = markdown.bases_table(tables.bases(r))
+    assert "(stand-in)" not in md and "upstream image" in md
+    ev = claims.evaluate(r).set_index("id")
+    assert ev.loc["base-node-20", "verdict"] == claims.HOLDS  # 1.10 GB measured, 1.1 GB claimed
+
+
+@pytest.mark.parametrize("name", list(charts.CHARTS))
+def test_every_chart_carries_provenance(run, name, tmp_path):
+    fig = charts.CHARTS[name](run.samples, cells=run.cells, provenance=run.provenance)
+    texts = " ".join(t.get_text() for t in fig.texts)
+    assert "stand-in bases" in texts and "BuildKit fixture-0.13" in texts and "2026-01-01" in texts
+    assert "SYNTHETIC" in texts
+    png, svg = charts.save(fig, tmp_path, name)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "stand-in bases" in svg.read_text()
+
+
+def test_chart_provenance_from_frame_attrs(run):
+    fig = charts.sizes(run.samples, cells=run.cells)
+    assert any("stand-in bases" in t.get_text() for t in fig.texts)
+
+
+def test_base_layers_found_by_size():
+    assert charts._base_layer_count([700e6, 300e6, 5e6], [1000e6]) == 2
+    assert charts._base_layer_count([5e6, 7e6], [1000e6]) == 0
+
+
+# -- statistics ------------------------------------------------------------------------------
+def test_cv_flags_the_unstable_number_only(summary):
+    flagged = stats.unstable(summary)
+    keys = set(zip(flagged["app"], flagged["variant"], flagged["scenario"], flagged["metric"]))
+    assert keys == {("node", "bloated", "cold", "build_wall_seconds")}
+    w = stats.cv_warnings(summary)
+    assert len(w) == 1 and "CV 22%" in w[0] and "pyperf" in w[0] and "repetitions" in w[0]
+
+
+def test_summary_median_iqr_and_single_samples():
+    df = pd.DataFrame({"app": "a", "variant": "v", "scenario": "cold", "metric": "build_wall_seconds",
+                       "profile": "", "detail": "", "unit": "s", "value": [10.0, 20.0, 30.0, 40.0]})
+    one = df.iloc[:1].assign(variant="w")
+    s = stats.summarize(pd.concat([df, one])).set_index("variant")
+    assert s.loc["v", "median"] == 25 and s.loc["v", "q1"] == 17.5 and s.loc["v", "iqr"] == 15
+    assert s.loc["v", "unstable"]
+    assert math.isnan(s.loc["w", "cv"]) and not s.loc["w", "unstable"]
+
+
+def test_sizes_are_decimal_like_docker():
+    assert fmt.size(1.24e9) == "1.24 GB"
+    assert fmt.size(182e6) == "182 MB"
+    assert fmt.size(12.3e6) == "12.3 MB"
+
+
+# -- the command -----------------------------------------------------------------------------
+def _args(run=None, results=None, out=None):
+    return argparse.Namespace(run=run, results=results, out=out)
+
+
+def test_report_command_writes_report_into_run_and_results(tmp_path, capsys):
+    from bench.commands import report
+
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURE, results / "runs" / "synthetic-run-small")
+    assert report.run(_args("synthetic-run-small", results)) == 0
+    folder = results / "runs" / "synthetic-run-small"
+    text = (folder / "REPORT.md").read_text()
+    top = (results / "REPORT.md").read_text()
+    for name in charts.CHARTS:
+        assert (folder / "report" / f"{name}.png").is_file()
+        assert (folder / "report" / f"{name}.svg").is_file()
+        assert f"](report/{name}.png)" in text
+        assert f"](runs/synthetic-run-small/report/{name}.png)" in top
+    assert "SYNTHETIC FIXTURE" in text and "Do not edit by hand" in text
+    assert (folder / "report" / "claims.csv").is_file()
+    # regenerating gives the same text: no clock in the report
+    assert report.run(_args("synthetic-run-small", results)) == 0
+    assert (folder / "REPORT.md").read_text() == text
+    assert "SYNTHETIC" in capsys.readouterr().out
+
+
+def test_report_of_a_run_outside_results_leaves_results_report_alone(tmp_path):
+    from bench.commands import report
+
+    results = tmp_path / "results"
+    results.mkdir()
+    out = tmp_path / "out"
+    assert report.run(_args(str(FIXTURE), results, out)) == 0
+    assert (out / "REPORT.md").is_file() and (out / "report" / "sizes.png").is_file()
+    assert not (results / "REPORT.md").exists()
+    assert not (FIXTURE / "REPORT.md").exists()
+
+
+def test_unknown_run_is_one_line_user_error(tmp_path, capsys):
+    from bench.cli import main
+
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(UserError):
+        load_run("nope", tmp_path)
+    assert main(["report", "nope", "--results", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("bench: error:") and "nope" in err[0]
+    assert main(["report", "--results", str(tmp_path)]) == 1  # no run at all
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bench run" in err[0]
