@@ -22,7 +22,7 @@ CATALOGUE_PATH = Path(__file__).resolve().parent / "catalogue.toml"
 
 # Bump when the way stand-ins are assembled changes (not the recipes: those hash themselves),
 # so that stand-ins built by older code are rebuilt.
-BUILDER_VERSION = 3
+BUILDER_VERSION = 4
 
 KINDS = ("full", "slim", "alpine", "distroless", "static")
 
