@@ -208,7 +208,7 @@ def test_missing_image_and_bad_arguments_are_user_errors(world):
 
 # -- the cold engine's commands -----------------------------------------------------------------
 def test_dockerd_argv_isolates_everything_under_its_root(tmp_path):
-    argv = dockerd_argv(tmp_path, name="bench-cold-x", containerd="/run/containerd/containerd.sock")
+    argv = dockerd_argv(tmp_path, name="bench-cold-x", bridge="bcoldx", containerd="/run/containerd/containerd.sock")
     joined = " ".join(argv)
     def value(flag):
         return argv[argv.index(flag) + 1]
@@ -218,9 +218,17 @@ def test_dockerd_argv_isolates_everything_under_its_root(tmp_path):
     assert value("--containerd-namespace") == "bench-cold-x"
     assert value("--containerd-plugins-namespace") == "bench-cold-x-plugins"
     assert value("--containerd") == "/run/containerd/containerd.sock"
-    for flag in ("--bridge=none", "--iptables=false", "--ip6tables=false"):
+    for flag in ("--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false"):
         assert flag in argv
+    # --bridge=none would delete the host's docker0: the cold engine has a bridge of its own
+    assert value("--bridge") == "bcoldx" and "--bridge=none" not in argv and "docker0" not in joined
     assert "/etc/docker" not in joined and "/var/lib/docker" not in joined
+
+
+@pytest.mark.parametrize("bridge", ["none", "docker0", ""])
+def test_dockerd_argv_refuses_the_shared_bridge_or_none(tmp_path, bridge):
+    with pytest.raises(ValueError):
+        dockerd_argv(tmp_path, name="bench-cold-x", bridge=bridge)
 
 
 def _cold(tmp_path, ex) -> ColdEngine:

@@ -127,3 +127,20 @@ def test_sigterm_stops_the_cold_engine_and_removes_its_root(tmp_path):
     finally:
         if p.poll() is None:
             p.kill()
+
+
+def _link_index(name: str) -> int | None:
+    p = subprocess.run(["ip", "-o", "link", "show", name], capture_output=True, text=True)
+    return int(p.stdout.split(":", 1)[0]) if p.returncode == 0 else None
+
+
+def test_cold_engine_leaves_the_main_engines_bridge_alone():
+    """A dockerd with --bridge=none deletes the host's docker0, which breaks every RUN
+    step and container of the main engine; the cold engine must not do that."""
+    before = _link_index("docker0")
+    with ColdEngine() as c:
+        bridge = c.bridge
+        assert bridge and bridge != "docker0" and _link_index(bridge) is not None
+        assert _link_index("docker0") == before
+    assert _link_index("docker0") == before
+    assert _link_index(bridge) is None  # its own bridge is removed with it

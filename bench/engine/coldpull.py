@@ -6,8 +6,15 @@
 
 The main engine already holds every layer it built, so pulling there measures nothing.
 This dockerd runs beside it with its own data root, exec root, pid file and socket, its
-own containerd namespaces on the shared containerd, and no networking (no bridge, no
-iptables): it only ever pulls. Everything in it is bench's, so `wipe()` removes all of
+own containerd namespaces on the shared containerd, no iptables rules, and a bridge of
+its own: it only ever pulls.
+
+Why not `--bridge=none`: a dockerd started with it deletes the host's `docker0`
+interface (moby's removeDefaultBridgeInterface), which the main engine's containers and
+RUN steps need ("adding interface veth... to bridge docker0 failed: Device does not
+exist"). So the cold engine gets an empty bridge `bcold<8 hex>` made for it, with a /30
+from the documentation range 198.51.100.0/24 (so the daemon takes no subnet from the
+pools the main engine allocates from), removed again on exit. Everything in it is bench's, so `wipe()` removes all of
 it. On exit (also Ctrl-C and SIGTERM) the daemon is stopped and its directory removed.
 """
 
@@ -37,11 +44,14 @@ def dockerd_argv(
     root: Path,
     *,
     name: str,
+    bridge: str,
     dockerd: str = "dockerd",
     containerd: str | None = None,
     storage_driver: str | None = "overlay2",
 ) -> list[str]:
     """The command line of a cold engine rooted at `root` (pure, so tests can read it)."""
+    if bridge in ("", "none", "docker0"):
+        raise ValueError(f"the cold engine needs a bridge of its own, not {bridge!r}")
     root = Path(root)
     argv = [
         dockerd,
@@ -52,7 +62,8 @@ def dockerd_argv(
         "-H", f"unix://{root / 'docker.sock'}",
         "--containerd-namespace", name,
         "--containerd-plugins-namespace", f"{name}-plugins",
-        "--bridge=none",
+        # never "none": that deletes the host's docker0 (see the module docstring)
+        "--bridge", bridge,
         "--iptables=false",
         "--ip6tables=false",
         "--ip-forward=false",
@@ -88,6 +99,7 @@ class ColdEngine:
         self.start_timeout = start_timeout
         self.root: Path | None = None
         self.name: str | None = None
+        self.bridge: str | None = None
         self.proc: subprocess.Popen | None = None
         self._log = None
         self._guard: contextlib.ExitStack | None = None
@@ -125,9 +137,13 @@ class ColdEngine:
         _LIVE.add(self)
         # containerd namespaces allow [A-Za-z0-9] words joined by . _ -
         self.name = f"bench-cold-{token}"
+        bridge = f"bcold{token}"  # at most 15 characters (IFNAMSIZ)
+        _make_bridge(bridge)
+        self.bridge = bridge  # from here on ours to remove
         (self.root / "daemon.json").write_text(json.dumps({}) + "\n")
         argv = dockerd_argv(
-            self.root, name=self.name, dockerd=self.dockerd, containerd=self.containerd, storage_driver=self.storage_driver
+            self.root, name=self.name, bridge=bridge, dockerd=self.dockerd, containerd=self.containerd,
+            storage_driver=self.storage_driver,
         )
         # The daemon must reach 127.0.0.1 directly, never through an HTTP proxy.
         env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARS}
@@ -190,6 +206,9 @@ class ColdEngine:
                 log.warning("could not remove %s entirely", self.root)
             self._remove_namespaces()
             self.root = None
+        if self.bridge is not None:
+            _remove_bridge(self.bridge)
+            self.bridge = None
         _LIVE.discard(self)
         if self._guard is not None:
             self._guard.close()
@@ -240,6 +259,41 @@ class ColdEngine:
             raise DockerError(
                 Completed(("docker", "-H", self.host, "rmi", "--force", *ids), 1, "", f"images left after wipe: {left}", 0.0)
             )
+
+
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    if shutil.which("ip") is None:
+        raise UserError("the `ip` command is missing: install iproute2 (the cold-pull engine needs a bridge of its own)")
+    p = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=15, check=False)
+    if check and p.returncode != 0:
+        raise UserError(f"`ip {' '.join(args)}` failed: {p.stderr.strip()}; the cold-pull engine needs root and iproute2")
+    return p
+
+
+def _bridge_address() -> str:
+    """A free /30 in 198.51.100.0/24 (TEST-NET-2, never routed): the host address."""
+    used = _ip("-4", "-o", "addr", "show").stdout + _ip("-4", "route", "show").stdout
+    blocks = list(range(64))
+    secrets.SystemRandom().shuffle(blocks)
+    for k in blocks:
+        if f"198.51.100.{4 * k}/30" not in used and f"198.51.100.{4 * k + 1}/" not in used:
+            return f"198.51.100.{4 * k + 1}/30"
+    raise UserError("no free /30 left in 198.51.100.0/24 for the cold-pull engine's bridge; remove stale bcold* links")
+
+
+def _make_bridge(name: str) -> None:
+    _ip("link", "add", "name", name, "type", "bridge")
+    try:
+        _ip("addr", "add", _bridge_address(), "dev", name)
+    except BaseException:
+        _remove_bridge(name)
+        raise
+
+
+def _remove_bridge(name: str) -> None:
+    if not name.startswith("bcold"):  # only ever a bridge made here
+        raise ValueError(f"refusing to remove link {name!r}")
+    _ip("link", "del", name, check=False)
 
 
 def _new_root(parent: Path) -> tuple[Path, str]:
