@@ -228,6 +228,9 @@ def test_damaged_archives_are_user_errors(tmp_path):
         read_archive(io.BytesIO(no_manifest))
     with pytest.raises(UserError, match="docker save"):
         open_archive(archive=tmp_path / "missing.tar")
+    raw = gzip.decompress(TINY.read_bytes())
+    with pytest.raises(UserError, match="ended early or is damaged"):
+        read_archive(io.BytesIO(raw[: len(raw) // 2]))
 
 
 # --------------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ import logging
 import math
 import posixpath
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
@@ -186,37 +187,45 @@ def read_archive(stream: BinaryIO) -> ImageArchive:
         outer = tarfile.open(fileobj=stream, mode="r|*", bufsize=_READ_CHUNK)  # also `docker save | gzip`
     except tarfile.ReadError as e:
         raise UserError(f"not a `docker save` archive ({e}); save the image with `docker save IMAGE -o FILE`") from e
-    with outer:
-        for m in outer:
-            name = clean_path(m.name)
-            if m.issym() or m.islnk():
-                # old layouts link a repeated layer.tar to its first copy
-                target = m.linkname if m.islnk() else posixpath.join(posixpath.dirname(name), m.linkname)
-                links[name] = clean_path(target)
-                continue
-            if not m.isfile():
-                continue
-            f = outer.extractfile(m)
-            if f is None:
-                continue
-            head = f.read(512)
-            if head[:2] == b"\x1f\x8b":
-                raw = io.BufferedReader(_Prefixed(head, f), _READ_CHUNK)
-                scans[name] = LayerScan(scan_layer(raw, mode="r|gz"), m.size)
-            elif head[:4] == b"\x28\xb5\x2f\xfd":
-                raise UserError(
-                    f"layer {name} is zstd-compressed, which bench cannot read; "
-                    "save the image from an engine that stores uncompressed layers"
-                )
-            elif head[257:262] == b"ustar" or head == bytes(512):
-                scans[name] = LayerScan(scan_layer(io.BufferedReader(_Prefixed(head, f), _READ_CHUNK)), m.size)
-            elif head.lstrip()[:1] in (b"{", b"[") and m.size <= _JSON_LIMIT:
-                docs[name] = head + f.read()
-            elif _is_tar_header(head):  # v7 tar, no magic
-                scans[name] = LayerScan(scan_layer(io.BufferedReader(_Prefixed(head, f), _READ_CHUNK)), m.size)
-            elif not head:
-                docs[name] = b""
+    try:
+        with outer:
+            _read_members(outer, docs, scans, links)
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
+        raise UserError(f"the image archive ended early or is damaged ({e}); save the image again") from e
     return _assemble(docs, scans, links)
+
+
+def _read_members(outer: tarfile.TarFile, docs: dict, scans: dict, links: dict) -> None:
+    """Sort each member of the saved image: JSON documents are kept, layers are scanned."""
+    for m in outer:
+        name = clean_path(m.name)
+        if m.issym() or m.islnk():
+            # old layouts link a repeated layer.tar to its first copy
+            target = m.linkname if m.islnk() else posixpath.join(posixpath.dirname(name), m.linkname)
+            links[name] = clean_path(target)
+            continue
+        if not m.isfile():
+            continue
+        f = outer.extractfile(m)
+        if f is None:
+            continue
+        head = f.read(512)
+        if head[:2] == b"\x1f\x8b":
+            raw = io.BufferedReader(_Prefixed(head, f), _READ_CHUNK)
+            scans[name] = LayerScan(scan_layer(raw, mode="r|gz"), m.size)
+        elif head[:4] == b"\x28\xb5\x2f\xfd":
+            raise UserError(
+                f"layer {name} is zstd-compressed, which bench cannot read; "
+                "save the image from an engine that stores uncompressed layers"
+            )
+        elif head[257:262] == b"ustar" or head == bytes(512):
+            scans[name] = LayerScan(scan_layer(io.BufferedReader(_Prefixed(head, f), _READ_CHUNK)), m.size)
+        elif head.lstrip()[:1] in (b"{", b"[") and m.size <= _JSON_LIMIT:
+            docs[name] = head + f.read()
+        elif _is_tar_header(head):  # v7 tar, no magic
+            scans[name] = LayerScan(scan_layer(io.BufferedReader(_Prefixed(head, f), _READ_CHUNK)), m.size)
+        elif not head:
+            docs[name] = b""
 
 
 def _json(docs: dict[str, bytes], name: str) -> dict | list:
