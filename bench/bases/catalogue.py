@@ -106,12 +106,9 @@ class Catalogue:
 
 
 def normalise_ref(ref: str) -> str:
-    """The catalogue's spelling of a ref: Docker Hub's implicit prefixes dropped."""
+    """The catalogue's spelling of a ref: as a FROM line writes it, without `library/`."""
     r = ref.strip()
-    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/", "library/"):
-        if r.startswith(prefix):
-            r = r[len(prefix):]
-    return r
+    return r[len("library/"):] if r.startswith("library/") else r
 
 
 def _tuple(v) -> tuple:

@@ -1,0 +1,169 @@
+"""bench bases: list the base images sample Dockerfiles name, and prepare them.
+
+    python -m bench bases [--build] [--only REF,...] [--bases auto|hub|local] [--rebuild]
+                          [--compressed] [--json] [--faithfulness docs/faithfulness.md] [--prune]
+
+Without --build nothing is built: a stand-in that does not exist yet is listed as such.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from bench.bases import MODES, Resolved, resolve
+from bench.bases.catalogue import Entry, load_catalogue
+from bench.engine.executor import default_executor
+from bench.errors import UserError
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--build", action="store_true",
+                   help="build every missing stand-in (Alpine ones cannot be built here)")
+    p.add_argument("--only", metavar="REF,...", action="append",
+                   help="only these refs (comma-separated; repeatable)")
+    p.add_argument("--bases", choices=MODES, default="auto",
+                   help="hub: pull real images; local: stand-ins; auto: hub when a registry answers")
+    p.add_argument("--rebuild", action="store_true", help="build the selected stand-ins anew even if present")
+    p.add_argument("--compressed", action="store_true",
+                   help="also measure compressed size (gzip of the layers from docker save; slow for big images)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--faithfulness", type=Path, metavar="PATH",
+                   help="write the stand-in vs upstream size table (markdown) to PATH")
+    p.add_argument("--prune", action="store_true",
+                   help="remove stand-ins whose recipe or CA changed (older tags of bench-standin/*)")
+
+
+def selected_refs(only: list[str] | None, catalogue) -> list[str]:
+    if not only:
+        return catalogue.refs()
+    refs = [r.strip() for chunk in only for r in chunk.split(",") if r.strip()]
+    return refs
+
+
+def _fmt_bytes(n: int | None) -> str:
+    if n is None:
+        return "-"
+    for unit, div in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= div:
+            return f"{n / div:.1f} {unit}"
+    return f"{n} B"
+
+
+def describe(r: Resolved, entry: Entry | None, executor, *, compressed: bool) -> dict:
+    from bench.bases.sizes import compressed_bytes, disk_bytes
+
+    row = {
+        "ref": r.ref, "kind": entry.kind if entry else "unknown", "mode": r.mode, "image": r.image,
+        "recipe_hash": r.recipe_hash, "image_id": r.image_id, "standin": r.standin,
+        "available": r.available, "reason": r.reason, "runtime_version": r.runtime_version,
+        "upstream_runtime": entry.upstream_runtime if entry else None,
+        "disk_bytes": None, "compressed_bytes": None,
+        "published_disk_bytes": entry.published_disk_bytes if entry else None,
+        "published_source": entry.published_source if entry else None,
+    }
+    if r.available and r.image:
+        row["disk_bytes"] = disk_bytes(executor, r.image)
+        if compressed:
+            row["compressed_bytes"] = compressed_bytes(r.image, r.image_id)
+    return row
+
+
+class _RichProgress:
+    """One bar over the refs being prepared, with the current step of the current ref."""
+
+    def __init__(self, refs: list[str]):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("[bold]{task.fields[ref]}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("{task.fields[step]}"),
+                                 console=Console(stderr=True))
+        self.task = self.progress.add_task("bases", total=len(refs), ref="", step="")
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+    def __call__(self, ref: str, message: str) -> None:
+        self.progress.update(self.task, ref=ref, step=message[-70:])
+
+    def advance(self) -> None:
+        self.progress.advance(self.task)
+
+
+def prune_stale(executor, catalogue, keep_tags: set[str]) -> list[str]:
+    """Remove bench-standin/* images that no current recipe names. Returns what was removed."""
+    from bench import LABEL
+
+    done = executor.run(["docker", "image", "ls", "--filter", f"label={LABEL}=true",
+                         "--filter", "reference=bench-standin/*", "--format", "{{.Repository}}:{{.Tag}}"])
+    removed = []
+    for tag in done.stdout.split():
+        if tag not in keep_tags and not tag.endswith(":<none>"):
+            if executor.run(["docker", "image", "rm", tag], check=False).returncode == 0:
+                removed.append(tag)
+    return removed
+
+
+def run(args) -> int:
+    executor = default_executor()
+    catalogue = load_catalogue()
+    refs = selected_refs(args.only, catalogue)
+    unknown = [r for r in refs if r not in catalogue]
+    if unknown and args.bases == "local":
+        raise UserError(f"{', '.join(unknown)} not in bench's base catalogue: add it to "
+                        "bench/bases/catalogue.toml or pick from `python -m bench bases`")
+    resolved: dict[str, Resolved] = {}
+    if args.build or args.rebuild:
+        targets = [r for r in refs if not (catalogue.get(r) and catalogue.get(r).alpine and args.bases != "hub")]
+        with _RichProgress(targets) as bar:
+            for ref in targets:
+                resolved.update(resolve([ref], args.bases, build=True, executor=executor, progress=bar,
+                                        rebuild=args.rebuild, catalogue=catalogue))
+                bar.advance()
+        rest = [r for r in refs if r not in resolved]
+        resolved.update(resolve(rest, args.bases, build=False, executor=executor, catalogue=catalogue))
+    else:
+        resolved = resolve(refs, args.bases, build=False, executor=executor, catalogue=catalogue)
+    rows = [describe(resolved[r], catalogue.get(r), executor, compressed=args.compressed) for r in refs]
+
+    if args.prune:
+        keep = {r.image for r in resolve(catalogue.refs(), "local", build=False, executor=executor,
+                                         catalogue=catalogue).values() if r.image}
+        for tag in prune_stale(executor, catalogue, keep):
+            print(f"removed {tag}", file=sys.stderr)
+    if args.faithfulness:
+        from bench.bases.faithfulness import write_faithfulness
+
+        write_faithfulness(args.faithfulness, rows, catalogue)
+        print(f"wrote {args.faithfulness}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    _print_table(rows, args.bases)
+    return 0
+
+
+def _print_table(rows: list[dict], mode: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"base images (--bases {mode})")
+    for col in ("ref", "kind", "mode", "image", "runtime inside", "on disk", "compressed", "stand-in"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        if not r["available"]:
+            image = f"[yellow]unavailable: {r['reason']}[/]"
+        elif r["standin"]:
+            image = f"{r['image']} (recipe {(r['recipe_hash'] or '')[:12]})"
+        else:
+            image = r["image"] or ""
+        t.add_row(r["ref"], r["kind"], r["mode"], image, r["runtime_version"] or "-",
+                  _fmt_bytes(r["disk_bytes"]), _fmt_bytes(r["compressed_bytes"]),
+                  "yes" if r["standin"] else "no")
+    Console().print(t)
