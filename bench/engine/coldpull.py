@@ -37,6 +37,7 @@ from bench.errors import UserError
 log = logging.getLogger("bench.engine.coldpull")
 
 SYSTEM_CONTAINERD = "/run/containerd/containerd.sock"
+MAIN_BRIDGE = "docker0"
 PROXY_VARS = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 
@@ -137,6 +138,7 @@ class ColdEngine:
         _LIVE.add(self)
         # containerd namespaces allow [A-Za-z0-9] words joined by . _ -
         self.name = f"bench-cold-{token}"
+        main_bridge = _link_index(MAIN_BRIDGE)
         bridge = f"bcold{token}"  # at most 15 characters (IFNAMSIZ)
         _make_bridge(bridge)
         self.bridge = bridge  # from here on ours to remove
@@ -153,6 +155,11 @@ class ColdEngine:
             argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
         self._wait_ready()
+        if main_bridge is not None and _link_index(MAIN_BRIDGE) != main_bridge:
+            raise UserError(
+                f"starting the cold-pull engine removed the host's {MAIN_BRIDGE} (the main engine's bridge); "
+                "restart the main engine (`sudo scripts/bootstrap-engine.sh` after stopping dockerd) and report this bug"
+            )
         if self.images():
             raise UserError(f"the cold engine at {self.root} is not empty; remove that directory and rerun")
         return self
@@ -268,6 +275,14 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     if check and p.returncode != 0:
         raise UserError(f"`ip {' '.join(args)}` failed: {p.stderr.strip()}; the cold-pull engine needs root and iproute2")
     return p
+
+
+def _link_index(name: str) -> int | None:
+    """The interface index of a link, or None when there is none by that name."""
+    try:
+        return int(Path(f"/sys/class/net/{name}/ifindex").read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _bridge_address() -> str:
