@@ -144,3 +144,18 @@ def test_cold_engine_leaves_the_main_engines_bridge_alone():
         assert _link_index("docker0") == before
     assert _link_index("docker0") == before
     assert _link_index(bridge) is None  # its own bridge is removed with it
+
+
+def test_a_stale_cold_bridge_is_removed_but_a_live_one_is_kept():
+    from bench.engine.coldpull import _make_bridge, remove_stale_bridges
+
+    stale = "bcold00000000"
+    subprocess.run(["ip", "link", "del", stale], capture_output=True)
+    _make_bridge(stale)
+    try:
+        with ColdEngine() as c:  # starting a cold engine sweeps dead ones' bridges
+            assert _link_index(stale) is None
+            assert c.bridge not in remove_stale_bridges()  # its own dockerd names it: kept
+            assert _link_index(c.bridge) is not None
+    finally:
+        subprocess.run(["ip", "link", "del", stale], capture_output=True)

@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -139,6 +140,7 @@ class ColdEngine:
         # containerd namespaces allow [A-Za-z0-9] words joined by . _ -
         self.name = f"bench-cold-{token}"
         main_bridge = _link_index(MAIN_BRIDGE)
+        remove_stale_bridges()
         bridge = f"bcold{token}"  # at most 15 characters (IFNAMSIZ)
         _make_bridge(bridge)
         self.bridge = bridge  # from here on ours to remove
@@ -277,6 +279,32 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return p
 
 
+_BRIDGE_NAME = re.compile(r"^bcold[0-9a-f]{8}$")
+
+
+def remove_stale_bridges() -> list[str]:
+    """Bridges of cold engines that died without cleaning up (SIGKILL, power loss): a
+    `bcold<8 hex>` link that no running process names on its command line."""
+    try:
+        links = [p.name for p in Path("/sys/class/net").iterdir() if _BRIDGE_NAME.match(p.name)]
+    except OSError:
+        return []
+    if not links:
+        return []
+    in_use = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        in_use.update(w.decode(errors="replace") for w in words if w.startswith(b"bcold"))
+    stale = [name for name in links if name not in in_use]
+    for name in stale:
+        log.info("removing stale cold-engine bridge %s", name)
+        _remove_bridge(name)
+    return stale
+
+
 def _link_index(name: str) -> int | None:
     """The interface index of a link, or None when there is none by that name."""
     try:
@@ -306,7 +334,7 @@ def _make_bridge(name: str) -> None:
 
 
 def _remove_bridge(name: str) -> None:
-    if not name.startswith("bcold"):  # only ever a bridge made here
+    if not _BRIDGE_NAME.match(name):  # only ever a bridge made here
         raise ValueError(f"refusing to remove link {name!r}")
     _ip("link", "del", name, check=False)
 
