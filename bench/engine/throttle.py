@@ -21,7 +21,6 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
 
 from bench.errors import UserError
 
@@ -287,6 +286,3 @@ def throttled(upstream: tuple[str, int], bits_per_second: float | None, **kw) ->
     if bits_per_second is None:
         return None
     return Throttle(upstream, bits_per_second, **kw)
-
-
-ThrottleFactory = Callable[..., Throttle]
