@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench.bases import MODES, Resolved, resolve
+from bench.bases import MODES, NOT_BUILT_REASON, Resolved, resolve
 from bench.bases.catalogue import Entry, load_catalogue
 from bench.engine.executor import default_executor
 from bench.errors import UserError
@@ -153,17 +153,18 @@ def _print_table(rows: list[dict], mode: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=220)  # piped or logged: keep one ref per line
     t = Table(title=f"base images (--bases {mode})")
-    for col in ("ref", "kind", "mode", "image", "runtime inside", "on disk", "compressed", "stand-in"):
-        t.add_column(col, overflow="fold")
+    for col in ("ref", "kind", "mode", "image (digest or stand-in tag = recipe hash)", "runtime inside",
+                "on disk", "compressed", "stand-in", "status"):
+        t.add_column(col, no_wrap=col.startswith(("ref", "image")))
     for r in rows:
-        if not r["available"]:
-            image = f"[yellow]unavailable: {r['reason']}[/]"
-        elif r["standin"]:
-            image = f"{r['image']} (recipe {(r['recipe_hash'] or '')[:12]})"
-        else:
-            image = r["image"] or ""
-        t.add_row(r["ref"], r["kind"], r["mode"], image, r["runtime_version"] or "-",
+        status = "ready" if r["available"] else f"[yellow]{r['reason']}[/]"
+        if r["reason"] == NOT_BUILT_REASON:
+            status = "[yellow]not built (--build)[/]"
+        t.add_row(r["ref"], r["kind"], r["mode"], r["image"] or "-", r["runtime_version"] or "-",
                   _fmt_bytes(r["disk_bytes"]), _fmt_bytes(r["compressed_bytes"]),
-                  "yes" if r["standin"] else "no")
-    Console().print(t)
+                  "yes" if r["standin"] else "no", status)
+    console.print(t)
