@@ -1,9 +1,10 @@
 """Per-layer changes and dive's image figures, read from the layer tarballs of an image.
 
 The image comes from `docker save` (docker-py's streamed `get_image`, or a saved archive on
-disk). The outer archive and every layer inside it are read with tarfile in streaming mode:
-file contents are skipped, never held in memory; only one small record per tar entry is
-kept (path, type, size), which is what every figure below needs.
+disk). The outer archive and every layer inside it are read front to back as streams (a small
+tar reader below; tarfile's stream mode is quadratic in small files): file contents are
+skipped, never held in memory; only one small record per tar entry is kept (path, type,
+size), which is what every figure below needs.
 
 Both layouts Engine 26 writes are read: the OCI layout (`index.json` + `blobs/sha256/...`,
 layers have no `.tar` suffix and arrive before the manifests that order them) and the
@@ -43,12 +44,12 @@ layer writes again), and the count of non-directory entries.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import logging
 import math
 import posixpath
-import tarfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,43 +91,161 @@ def clean_path(name: str) -> str:
     return p.lstrip("/")
 
 
-def scan_layer(fileobj: BinaryIO, mode: str = "r|") -> list[Entry]:
-    """Entries of one layer tar, read front to back, contents skipped."""
+# --------------------------------------------------------------------------------------------
+# A tar reader for streams
+# --------------------------------------------------------------------------------------------
+# tarfile's stream mode copies what is left of its read buffer on every header it reads,
+# which makes an image with many small files slow; this reader keeps one buffered stream and
+# skips contents with readinto into one scratch buffer. It reads what Go's archive/tar (and
+# so dive) reads: ustar/GNU/PAX names and sizes, base-256 sizes, GNU long names.
+_HEADER_ONLY = frozenset(b"123456")  # link, symlink, char, block, dir, fifo: no data follows
+_SCRATCH = bytearray(_READ_CHUNK)
+
+
+@dataclass(frozen=True, slots=True)
+class TarHeader:
+    name: str
+    size: int
+    type: bytes
+    linkname: str
+
+
+def _num(field: bytes) -> int:
+    if field[:1] and field[0] & 0x80:  # base-256 (GNU), for sizes from 8 GiB
+        v = int.from_bytes(field, "big") & ~(0x80 << (8 * (len(field) - 1)))
+        return v
+    field = field.split(b"\0", 1)[0].strip()
+    return int(field, 8) if field else 0
+
+
+def _str(field: bytes) -> str:
+    return field.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def _read_exact(f: BinaryIO, n: int) -> bytes:
+    data = f.read(n)
+    if len(data) != n:
+        raise EOFError(f"tar stream ended {n - len(data)} bytes early")
+    return data
+
+
+def _skip(f: BinaryIO, n: int) -> None:
+    view = memoryview(_SCRATCH)
+    while n > 0:
+        got = f.readinto(view[: min(n, len(_SCRATCH))])
+        if not got:
+            raise EOFError(f"tar stream ended {n} bytes early")
+        n -= got
+
+
+def _pax(data: bytes) -> dict[str, str]:
+    out = {}
+    pos = 0
+    while pos < len(data):
+        sp = data.index(b" ", pos)
+        length = int(data[pos:sp])
+        key, _, value = data[sp + 1: pos + length - 1].partition(b"=")
+        out[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+        pos += length
+    return out
+
+
+def iter_tar(f: BinaryIO) -> Iterator[tuple[TarHeader, int]]:
+    """(header, reader of its data) for each entry. The caller may read the data before
+    asking for the next entry; whatever it leaves is skipped."""
+    pax: dict[str, str] = {}
+    long_name = long_link = None
+    pending = 0  # data + padding of the previous entry not yet consumed
+    consumed = [0]
+    while True:
+        if pending:
+            _skip(f, pending - consumed[0])
+            pending = 0
+        block = f.read(512)
+        if not block:
+            return
+        if len(block) < 512:
+            raise EOFError("tar stream ended inside a header")
+        if block == bytes(512):
+            return
+        typ = block[156:157]
+        size = _num(block[124:136])
+        padded = (size + 511) & ~511
+        if typ in (b"x", b"g", b"L", b"K"):
+            data = _read_exact(f, padded)[:size]
+            if typ == b"x":
+                pax = _pax(data)
+            elif typ == b"L":
+                long_name = _str(data)
+            elif typ == b"K":
+                long_link = _str(data)
+            continue  # global headers ("g") change nothing dive looks at
+        name = _str(block[0:100])
+        if block[257:262] == b"ustar" and block[345:346] != b"\0":
+            prefix = _str(block[345:500])
+            if prefix:
+                name = f"{prefix}/{name}"
+        link = _str(block[157:257])
+        if long_name is not None:
+            name = long_name
+        if long_link is not None:
+            link = long_link
+        if "path" in pax:
+            name = pax["path"]
+        if "linkpath" in pax:
+            link = pax["linkpath"]
+        if "size" in pax:
+            size = int(pax["size"])
+            padded = (size + 511) & ~511
+        if typ in (b"0", b"\0", b"7", b"") and name.endswith("/"):
+            typ = b"5"
+        elif typ == b"\0":
+            typ = b"0"
+        pax, long_name, long_link = {}, None, None
+        data_size = 0 if typ[0:1] and typ[0] in _HEADER_ONLY else size
+        pending = (data_size + 511) & ~511
+        consumed[0] = 0
+        reader = _Limited(f, data_size, consumed)
+        yield TarHeader(name, size, typ, link), reader
+
+
+class _Limited(io.RawIOBase):
+    """At most `n` bytes of the underlying stream; counts what was read."""
+
+    def __init__(self, f: BinaryIO, n: int, counter: list[int]):
+        self._f = f
+        self._left = n
+        self._counter = counter
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(b)[: min(len(b), self._left)]
+        got = self._f.readinto(view)
+        if not got:
+            raise EOFError(f"tar stream ended {self._left} bytes early")
+        self._left -= got
+        self._counter[0] += got
+        return got
+
+
+def scan_layer(fileobj: BinaryIO) -> list[Entry]:
+    """Entries of one uncompressed layer tar, read front to back, contents skipped."""
     entries: list[Entry] = []
-    with tarfile.open(fileobj=fileobj, mode=mode, bufsize=_READ_CHUNK) as tf:
-        for m in tf:
-            path = clean_path(m.name)
-            if not path:
-                continue
-            entries.append(Entry(path, int(m.size), m.isdir(), m.type))
+    for h, _ in iter_tar(fileobj):
+        path = clean_path(h.name)
+        if not path:
+            continue
+        entries.append(Entry(path, h.size, h.type == b"5", h.type))
     return entries
 
 
 # --------------------------------------------------------------------------------------------
 # Reading a `docker save` stream
 # --------------------------------------------------------------------------------------------
-class _Prefixed(io.RawIOBase):
-    """A reader that first returns bytes already peeked, then the rest of the stream."""
-
-    def __init__(self, head: bytes, rest: BinaryIO):
-        self._head = head
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        if self._head:
-            n = min(len(b), len(self._head))
-            b[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._rest.read(len(b))
-        n = len(data)
-        b[:n] = data
-        return n
-
-
 class ChunkReader(io.RawIOBase):
     """A file object over an iterator of byte chunks (docker-py's streamed `get_image`)."""
 
@@ -179,52 +298,50 @@ class ImageArchive:
 
 
 def read_archive(stream: BinaryIO) -> ImageArchive:
-    """Read a `docker save` tar stream once, front to back."""
+    """Read a `docker save` tar stream (optionally gzip-compressed) once, front to back."""
     docs: dict[str, bytes] = {}
     scans: dict[str, LayerScan] = {}
     links: dict[str, str] = {}
+    f = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream, _READ_CHUNK)
     try:
-        outer = tarfile.open(fileobj=stream, mode="r|*", bufsize=_READ_CHUNK)  # also `docker save | gzip`
-    except tarfile.ReadError as e:
-        raise UserError(f"not a `docker save` archive ({e}); save the image with `docker save IMAGE -o FILE`") from e
-    try:
-        with outer:
-            _read_members(outer, docs, scans, links)
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
+        if f.peek(2)[:2] == b"\x1f\x8b":  # `docker save | gzip`
+            f = io.BufferedReader(gzip.GzipFile(fileobj=f), _READ_CHUNK)
+        head = f.peek(512)[:512]
+        if head and not _is_tar_header(head):
+            raise UserError("not a `docker save` archive; save the image with `docker save IMAGE -o FILE`")
+        _read_members(f, docs, scans, links)
+    except (EOFError, zlib.error, gzip.BadGzipFile, OSError, ValueError) as e:
         raise UserError(f"the image archive ended early or is damaged ({e}); save the image again") from e
     return _assemble(docs, scans, links)
 
 
-def _read_members(outer: tarfile.TarFile, docs: dict, scans: dict, links: dict) -> None:
+def _read_members(f: BinaryIO, docs: dict, scans: dict, links: dict) -> None:
     """Sort each member of the saved image: JSON documents are kept, layers are scanned."""
-    for m in outer:
-        name = clean_path(m.name)
-        if m.issym() or m.islnk():
+    for h, data in iter_tar(f):
+        name = clean_path(h.name)
+        if h.type in (b"1", b"2"):
             # old layouts link a repeated layer.tar to its first copy
-            target = m.linkname if m.islnk() else posixpath.join(posixpath.dirname(name), m.linkname)
+            target = h.linkname if h.type == b"1" else posixpath.join(posixpath.dirname(name), h.linkname)
             links[name] = clean_path(target)
             continue
-        if not m.isfile():
+        if h.type not in (b"0", b"7"):
             continue
-        f = outer.extractfile(m)
-        if f is None:
-            continue
-        head = f.read(512)
+        body = io.BufferedReader(data, _READ_CHUNK)
+        head = body.peek(512)[:512]
         if head[:2] == b"\x1f\x8b":
-            raw = io.BufferedReader(_Prefixed(head, f), _READ_CHUNK)
-            scans[name] = LayerScan(scan_layer(raw, mode="r|gz"), m.size)
+            scans[name] = LayerScan(scan_layer(io.BufferedReader(gzip.GzipFile(fileobj=body), _READ_CHUNK)), h.size)
         elif head[:4] == b"\x28\xb5\x2f\xfd":
             raise UserError(
                 f"layer {name} is zstd-compressed, which bench cannot read; "
                 "save the image from an engine that stores uncompressed layers"
             )
         elif head[257:262] == b"ustar" or head == bytes(512):
-            scans[name] = LayerScan(scan_layer(io.BufferedReader(_Prefixed(head, f), _READ_CHUNK)), m.size)
-        elif head.lstrip()[:1] in (b"{", b"[") and m.size <= _JSON_LIMIT:
-            docs[name] = head + f.read()
+            scans[name] = LayerScan(scan_layer(body), h.size)
+        elif head.lstrip()[:1] in (b"{", b"[") and h.size <= _JSON_LIMIT:
+            docs[name] = body.read()
         elif _is_tar_header(head):  # v7 tar, no magic
-            scans[name] = LayerScan(scan_layer(io.BufferedReader(_Prefixed(head, f), _READ_CHUNK)), m.size)
-        elif not head:
+            scans[name] = LayerScan(scan_layer(body), h.size)
+        elif h.size == 0:
             docs[name] = b""
 
 
@@ -489,17 +606,19 @@ class LayerInfo:
     index: int
     name: str  # blob path in the archive
     digest: str  # diff id ("sha256:...") when the archive names it so, else ""
-    instruction: str  # history created_by, " # buildkit" dropped
+    instruction: str  # history created_by, as dive shows it
     size_bytes: int  # dive's layer size: sum of tar header sizes
     tar_bytes: int
     files: int  # non-directory, non-whiteout entries
     added_bytes: int
     modified_bytes: int
     deleted_bytes: int
+    comment: str = ""  # history comment: says where a layer with no instruction came from
 
     @property
     def label(self) -> str:
-        return f"{self.index}: {short_instruction(self.instruction)}"
+        what = short_instruction(self.instruction) or (f"({self.comment})" if self.comment else "")
+        return f"{self.index}: {what}"
 
 
 def short_instruction(created_by: str, width: int = 160) -> str:
@@ -515,12 +634,14 @@ def short_instruction(created_by: str, width: int = 160) -> str:
     return s if len(s) <= width else s[: width - 1] + "…"
 
 
-def instructions(config: dict, n_layers: int) -> list[str]:
-    """The history entry that made each layer, skipping empty_layer entries (as dive does)."""
+def instructions(config: dict, n_layers: int, *, comments: bool = False) -> list[str]:
+    """The history entry that made each layer, skipping empty_layer entries (as dive does):
+    its created_by, or with comments=True its comment (e.g. "Imported from -")."""
     hist = [h for h in (config.get("history") or []) if not h.get("empty_layer")]
+    key = "comment" if comments else "created_by"
     out = []
     for i in range(n_layers):
-        out.append((hist[i].get("created_by") or "") if i < len(hist) else "(missing)")
+        out.append((hist[i].get(key) or "") if i < len(hist) else ("" if comments else "(missing)"))
     return out
 
 
@@ -602,6 +723,7 @@ def analyze_archive(arch: ImageArchive) -> LayerReport:
     figures = dive_figures(entries)
     changes = layer_changes(entries)
     instr = instructions(arch.config, len(pairs))
+    notes = instructions(arch.config, len(pairs), comments=True)
     diff_ids = (arch.config.get("rootfs") or {}).get("diff_ids") or []
     layers = []
     for i, ((name, scan), (files, added, modified, deleted)) in enumerate(zip(pairs, changes)):
@@ -617,6 +739,7 @@ def analyze_archive(arch: ImageArchive) -> LayerReport:
                 added_bytes=added,
                 modified_bytes=modified,
                 deleted_bytes=deleted,
+                comment=notes[i],
             )
         )
     return LayerReport(layers, figures, arch.config, arch.repo_tags)
