@@ -79,8 +79,8 @@ def _client(address: str, total: int, connections: int, out) -> None:
     out.send({"bytes": sum(got), "seconds": time.perf_counter() - t0})
 
 
-def measure(port: int, bits_per_second: float, total: int, connections: int) -> dict:
-    with Throttle(("127.0.0.1", port), bits_per_second) as t:
+def measure(port: int, bits_per_second: float, total: int, connections: int, **throttle_kw) -> dict:
+    with Throttle(("127.0.0.1", port), bits_per_second, **throttle_kw) as t:
         recv, send = mp.Pipe(duplex=False)
         p = mp.Process(target=_client, args=(t.address, total, connections, send))
         p.start()
@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rates", type=float, nargs="+", default=[150e6, 1e9], help="bits per second")
     ap.add_argument("--connections", type=int, nargs="+", default=[1, 3])
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--chunk-kib", type=int, default=None, help="the throttle's read size (default: its own)")
+    ap.add_argument("--catchup", type=float, default=None, help="the throttle's catch-up seconds (default: its own)")
     ap.add_argument("--json", action="store_true", help="print one JSON object per run instead of a table")
     args = ap.parse_args(argv)
 
@@ -114,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for rate in args.rates:
             for conns in args.connections:
-                runs = [measure(port, rate, total, conns) for _ in range(args.runs)]
+                kw: dict = {"chunk_bytes": args.chunk_kib * 1024} if args.chunk_kib else {}
+                if args.catchup is not None:
+                    kw["catchup_seconds"] = args.catchup
+                runs = [measure(port, rate, total, conns, **kw) for _ in range(args.runs)]
                 if args.json:
                     for r in runs:
                         print(json.dumps(r))

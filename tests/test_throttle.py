@@ -82,6 +82,37 @@ def test_bucket_is_one_budget_for_all_threads():
     assert clock.t == pytest.approx((total - burst) / rate, rel=1e-9)
 
 
+def test_a_late_caller_catches_up_but_an_idle_link_restarts_at_the_burst():
+    clock = VirtualClock()
+    bucket = TokenBucket(1000.0, burst_bytes=100, clock=clock, catchup_seconds=0.5)
+    bucket.take(100)  # due at once; the link is busy until t=0
+    clock.t = 0.3  # the caller was 0.3 s late: that allowance is kept
+    assert bucket.reserve(400) == pytest.approx(0.4)
+    lazy = TokenBucket(1000.0, burst_bytes=100, clock=VirtualClock())  # no catch-up: time is lost
+    lazy.take(100)
+    lazy.clock.t = 0.3
+    assert lazy.reserve(400) == pytest.approx(0.6)
+    clock.t = 5.0  # idle for longer than the catch-up window: a fresh start
+    assert bucket.reserve(400) == pytest.approx(5.3)
+
+
+def test_no_pattern_of_calls_beats_the_rate_by_more_than_one_burst():
+    import random
+
+    rnd = random.Random(7)
+    clock = VirtualClock()
+    rate, burst = 10_000.0, 1_000.0
+    bucket = TokenBucket(rate, burst_bytes=burst, clock=clock, catchup_seconds=0.2)
+    for _ in range(2000):
+        if rnd.random() < 0.3:
+            clock.t += rnd.choice([0.001, 0.05, 0.19, 0.21, 1.0])  # late, idle, anything
+        due = bucket.reserve(rnd.randint(1, 3000))
+        # everything granted so far is paid for by the time it is due
+        assert bucket.taken <= burst + rate * due + 1e-6
+        if rnd.random() < 0.5:  # else another caller books before this one is due
+            clock.sleep_until(due)
+
+
 @pytest.mark.parametrize("rate,burst", [(0, 10), (-1, 10), (10, 0)])
 def test_bucket_refuses_nonsense(rate, burst):
     with pytest.raises(ValueError):

@@ -8,7 +8,8 @@ slow link is modelled by a small proxy between the cold engine and the local reg
 One token bucket is shared by every connection, because docker pulls several layers in
 parallel and a real link caps their total, not each of them. The bucket hands out
 reservations (the balance may go negative), so callers queue up in arrival order and the
-long-run rate is exact: over N bytes the error is at most one burst.
+long-run rate is exact: over N bytes the error is at most one burst (plus, where the
+proxy itself was starved of CPU, a bounded catch-up; see TokenBucket).
 
 Only the downstream direction (registry -> client) is shaped unless `shape_upstream` is
 set; a pull sends a few hundred bytes of requests and receives the layers.
@@ -26,8 +27,9 @@ from bench.errors import UserError
 
 log = logging.getLogger("bench.engine.throttle")
 
-CHUNK_BYTES = 64 * 1024
-BURST_SECONDS = 0.005
+CHUNK_BYTES = 256 * 1024  # fewer Python iterations per byte: 1 Gbit/s is ~480 reads/s
+BURST_SECONDS = 0.005  # what an idle link lets through at once
+CATCHUP_SECONDS = 0.05  # how late a pump may come back and still catch up
 
 
 class Clock:
@@ -50,19 +52,36 @@ class TokenBucket:
     `take(n)` reserves n bytes and blocks until the reservation is due. The balance may go
     negative: a caller that finds a debt waits until the debt is paid off at `rate`, which
     serialises concurrent callers without starving any of them.
+
+    A caller that comes back up to `catchup_seconds` after the last booking fell due
+    (descheduled on a loaded machine, or busy in sendall) gets that time credited and
+    catches up, instead of the link losing it: the emulated link keeps its rate rather
+    than the rate the proxy happened to get CPU for. A longer gap is an idle link, which
+    restarts with at most `burst`. Either way, by time t no more than burst + rate * t
+    bytes have been granted since the bucket was made.
     """
 
-    def __init__(self, bytes_per_second: float, burst_bytes: float, clock: Clock | None = None):
+    def __init__(
+        self,
+        bytes_per_second: float,
+        burst_bytes: float,
+        clock: Clock | None = None,
+        *,
+        catchup_seconds: float = 0.0,
+    ):
         if not bytes_per_second > 0:
             raise ValueError(f"rate must be positive, got {bytes_per_second!r}")
         if burst_bytes <= 0:
             raise ValueError(f"burst must be positive, got {burst_bytes!r}")
         self.rate = float(bytes_per_second)
         self.burst = float(burst_bytes)
+        self.catchup_seconds = float(catchup_seconds)
+        self.bank = max(self.burst, self.rate * self.catchup_seconds)
         self.clock = clock or Clock()
         self._lock = threading.Lock()
         self._tokens = self.burst
         self._t = self.clock.now()
+        self._last_due = float("-inf")  # nothing booked yet: the first caller finds an idle link
         self.taken = 0  # bytes granted in total
         self.waited_seconds = 0.0  # summed over callers (they may wait concurrently)
 
@@ -70,13 +89,13 @@ class TokenBucket:
         """Book n bytes; return the time at which they may be sent."""
         with self._lock:
             now = self.clock.now()
-            self._tokens = min(self.burst, self._tokens + (now - self._t) * self.rate)
+            cap = self.bank if now - self._last_due <= self.catchup_seconds else self.burst
+            self._tokens = min(cap, self._tokens + (now - self._t) * self.rate)
             self._t = now
             self._tokens -= n
             self.taken += n
-            if self._tokens >= 0:
-                return now
-            due = now + (-self._tokens) / self.rate
+            due = now if self._tokens >= 0 else now + (-self._tokens) / self.rate
+            self._last_due = max(self._last_due, due)
             self.waited_seconds += due - now
             return due
 
@@ -108,6 +127,7 @@ class Throttle:
         shape_upstream: bool = False,
         burst_bytes: int | None = None,
         chunk_bytes: int = CHUNK_BYTES,
+        catchup_seconds: float = CATCHUP_SECONDS,
         host: str = "127.0.0.1",
         clock: Clock | None = None,
     ):
@@ -120,13 +140,14 @@ class Throttle:
         self.bits_per_second = float(bits_per_second)
         self.chunk_bytes = int(chunk_bytes)
         bytes_per_second = self.bits_per_second / 8
-        # The bucket holds what the link carries in 5 ms (at least one chunk): enough
-        # that the time a pump spends in recv/sendall is not lost at 1 Gbit/s, small
-        # against a multi-MB transfer (the error over N bytes is at most one burst).
-        burst = burst_bytes if burst_bytes is not None else max(self.chunk_bytes, bytes_per_second * BURST_SECONDS)
+        # An idle link lets 5 ms worth through at once (at least 16 KiB): small against a
+        # multi-MB transfer, since the error over N bytes is at most one burst plus the
+        # catch-up allowance, and that only where the proxy itself fell behind.
+        burst = burst_bytes if burst_bytes is not None else max(16 * 1024, bytes_per_second * BURST_SECONDS)
         clock = clock or Clock()
-        self.down = TokenBucket(bytes_per_second, burst, clock)
-        self.up = TokenBucket(bytes_per_second, burst, clock) if shape_upstream else None
+        kw = {"catchup_seconds": catchup_seconds}
+        self.down = TokenBucket(bytes_per_second, burst, clock, **kw)
+        self.up = TokenBucket(bytes_per_second, burst, clock, **kw) if shape_upstream else None
         self.host = host
         self.port: int | None = None
         self.stats = ThrottleStats()
