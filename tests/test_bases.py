@@ -536,3 +536,49 @@ def test_faithfulness_verdicts_come_from_measured_rows():
     assert "no published size" in line["golang:1.22"]
     assert "not measured" in line["python:3.12"]
     assert "| `node:20-alpine`" not in md and "node:20-alpine" in md
+
+
+# ---------------------------------------------------------------- the `bases` verb
+
+def test_bases_verb_lists_without_building_and_writes_faithfulness(monkeypatch, tmp_path, capsys):
+    import argparse
+
+    from bench.commands import bases as verb
+
+    slim_tag = standin_of("debian:bookworm-slim")
+
+    def inspect(argv):
+        if argv[-1] == slim_tag:
+            if "{{.Size}}" in argv:
+                return 0, "74500000\n", ""
+            return 0, inspect_json(slim_tag, labels={"org.bench.runtime-version": "12.15"}), ""
+        return 1, "", "No such image"
+
+    ex = FakeExecutor(responses={("docker", "image", "inspect"): inspect})
+    monkeypatch.setattr(verb, "default_executor", lambda: ex)
+    p = argparse.ArgumentParser()
+    verb.add_arguments(p)
+    out_md = tmp_path / "faithfulness.md"
+    args = p.parse_args(["--bases", "local", "--only", "debian:bookworm-slim,golang:1.22",
+                         "--only", "node:20-alpine", "--json", "--faithfulness", str(out_md)])
+    assert verb.run(args) == 0
+    rows = {r["ref"]: r for r in json.loads(capsys.readouterr().out)}
+    assert list(rows) == ["debian:bookworm-slim", "golang:1.22", "node:20-alpine"]
+    assert rows["debian:bookworm-slim"]["disk_bytes"] == 74_500_000 and rows["debian:bookworm-slim"]["available"]
+    assert rows["golang:1.22"]["reason"] == NOT_BUILT_REASON and rows["golang:1.22"]["disk_bytes"] is None
+    assert rows["node:20-alpine"]["reason"] == ALPINE_REASON
+    assert not any(c[0] == "mmdebstrap" for c in ex.calls)
+    md = out_md.read_text()
+    assert "| `debian:bookworm-slim` | slim | 12.15 |" in md and "74.5 MB" in md and "+1%" in md
+
+
+def test_bases_verb_rejects_unknown_refs_in_local_mode(monkeypatch):
+    import argparse
+
+    from bench.commands import bases as verb
+
+    monkeypatch.setattr(verb, "default_executor", lambda: FakeExecutor())
+    p = argparse.ArgumentParser()
+    verb.add_arguments(p)
+    with pytest.raises(UserError, match="ruby:3.3"):
+        verb.run(p.parse_args(["--bases", "local", "--only", "ruby:3.3"]))
