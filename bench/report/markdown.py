@@ -150,6 +150,15 @@ def cells_table(run: RunData) -> str:
     return fmt.markdown_table(pd.DataFrame(rows))
 
 
+def _command(argv: list) -> str:
+    import shlex
+
+    argv = [str(a) for a in argv]
+    if not argv or argv[0] not in ("bench", "python", "python3") and not argv[0].endswith(("/bench", "python")):
+        argv = ["python", "-m", "bench", *argv]
+    return shlex.join(argv)
+
+
 def provenance_block(run: RunData) -> str:
     m = run.metadata
     eng, mach, b = m.get("engine") or {}, m.get("machine") or {}, m.get("bench") or {}
@@ -168,7 +177,7 @@ def provenance_block(run: RunData) -> str:
            "cannot be pulled here; sizes that include them are not the upstream sizes" if run.provenance.standin else ""),
         f"- **bench**: {b.get('version', '?')}, commit `{str(b.get('git_commit', '?'))[:12]}`"
         + (" (**dirty** working tree)" if b.get("git_dirty") else ""),
-        f"- **Command**: `{' '.join(map(str, m.get('argv') or []))}`",
+        f"- **Command**: `{_command(m.get('argv') or [])}`",
     ]
     return "\n".join(lines) + "\n"
 
