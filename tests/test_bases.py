@@ -582,3 +582,11 @@ def test_bases_verb_rejects_unknown_refs_in_local_mode(monkeypatch):
     verb.add_arguments(p)
     with pytest.raises(UserError, match="ruby:3.3"):
         verb.run(p.parse_args(["--bases", "local", "--only", "ruby:3.3"]))
+
+
+def test_an_unreachable_mirror_is_a_one_line_user_error(monkeypatch):
+    from bench.bases.host import check_mirror
+
+    with pytest.raises(UserError) as e:
+        check_mirror(Mirror("http://127.0.0.1:9/debian", None), "bookworm", timeout=3)
+    assert "\n" not in str(e.value) and "127.0.0.1:9" in str(e.value) and "apt sources" in str(e.value)

@@ -37,6 +37,25 @@ class Mirror:
         return lines
 
 
+def check_mirror(mirror: Mirror, suite: str, timeout: float = 15) -> None:
+    """Raise a one-line UserError unless the mirror serves `suite` (its InRelease file)."""
+    import urllib.error
+    import urllib.request
+
+    url = f"{mirror.uri}/dists/{suite}/InRelease"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout) as r:
+            if r.status < 400:
+                return
+            why = f"HTTP {r.status}"
+    except urllib.error.HTTPError as e:
+        why = f"HTTP {e.code}"
+    except Exception as e:  # DNS, refused, timeout
+        why = str(getattr(e, "reason", e)) or type(e).__name__
+    raise UserError(f"the Debian package mirror {mirror.uri} does not serve {suite} ({why}): fix the network "
+                    "or the machine's apt sources, then rerun")
+
+
 def _entries_deb822(text: str) -> list[tuple[list[str], list[str]]]:
     out = []
     for para in re.split(r"\n\s*\n", text):

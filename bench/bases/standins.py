@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 
 from bench import LABEL
 from bench.bases.catalogue import Entry, Recipe
-from bench.bases.host import CABundle, Mirror
+from bench.bases.host import CABundle, Mirror, check_mirror
 from bench.engine.executor import DockerError, Executor
 from bench.errors import UserError
 
@@ -481,6 +481,7 @@ def build_standin(entry: Entry, *, rhash: str, tag: str, executor: Executor, mir
                   ca: CABundle, progress: Progress) -> str | None:
     """Build and import one stand-in; returns the runtime version found inside it."""
     recipe = entry.recipe
+    check_mirror(mirror, recipe.suite)
     workdir = cache_dir() / "build" / rhash[:12]
     if workdir.exists():
         shutil.rmtree(workdir)
