@@ -83,3 +83,19 @@ def test_distroless_static_standin_has_no_shell_and_serves_nonroot(tmp_path, tes
     assert "copied.txt" in _files_of(test_tag)
     nonroot = json.loads(_docker("image", "inspect", "--format", "{{json .Config}}", res[refs[1]].image).stdout)
     assert nonroot["User"] == "65532" and nonroot["WorkingDir"] == "/home/nonroot"
+
+
+@pytest.mark.slow
+def test_every_ref_shape_works_as_a_named_context(tmp_path, test_tag):
+    """name:tag, name:tag-variant, host/path/name and host/path/name:tag, FROM lines unchanged."""
+    refs = ["node:20", "python:3.12-slim", "gcr.io/distroless/static-debian12",
+            "gcr.io/distroless/static-debian12:nonroot"]
+    res = resolve(refs, "local")
+    _build("FROM node:20 AS n\nRUN node --version > /n.txt && npm --version && id -u node\n"
+           "FROM python:3.12-slim AS p\nRUN python --version > /p.txt && pip --version && python -m venv /v\n"
+           "FROM gcr.io/distroless/static-debian12 AS s\nCOPY hello.txt /s.txt\n"
+           "FROM gcr.io/distroless/static-debian12:nonroot\n"
+           "COPY --from=n /n.txt /n.txt\nCOPY --from=p /p.txt /p.txt\nCOPY --from=s /s.txt /s.txt\n",
+           build_context_args(res.values()), test_tag, tmp_path)
+    assert {"n.txt", "p.txt", "s.txt"} <= _files_of(test_tag)
+    assert _docker("image", "inspect", "--format", "{{.Config.User}}", test_tag).stdout.strip() == "65532"
