@@ -7,7 +7,10 @@ A bulk server and the client run in their own processes (as the registry and the
 dockerd do), so only the proxy runs in this interpreter. The client opens `connections`
 parallel connections (docker pulls three layers at a time) and splits the bytes between
 them; the achieved rate is total bytes * 8 / (last byte received - first request sent).
-Each configuration runs `--runs` times; every run is printed, then the median.
+Each configuration runs `--runs` times; every run is printed, then the median. A
+"ceiling" line (the same pipeline with the bucket set to 1 Tbit/s) shows what the
+processes manage at all on this machine at that moment: on a loaded 2-core machine the
+client and server are starved too, and no user-space throttle can beat its ceiling.
 """
 
 from __future__ import annotations
@@ -105,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--chunk-kib", type=int, default=None, help="the throttle's read size (default: its own)")
     ap.add_argument("--catchup", type=float, default=None, help="the throttle's catch-up seconds (default: its own)")
+    ap.add_argument("--no-ceiling", action="store_true", help="skip the unthrottled ceiling runs")
     ap.add_argument("--json", action="store_true", help="print one JSON object per run instead of a table")
     args = ap.parse_args(argv)
 
@@ -114,6 +118,15 @@ def main(argv: list[str] | None = None) -> int:
     port = ready_r.recv()
     total = int(args.mb * 1e6)
     try:
+        if not args.no_ceiling:
+            for conns in args.connections:
+                runs = [measure(port, 1e12, total, conns) for _ in range(args.runs)]
+                med = statistics.median(r["achieved_bits_per_second"] for r in runs)
+                if args.json:
+                    for r in runs:
+                        print(json.dumps({**r, "ceiling": True}))
+                else:
+                    print(f" ceiling  {conns} conn  median {med / 1e6:.1f} Mbit/s (unthrottled pipeline)")
         for rate in args.rates:
             for conns in args.connections:
                 kw: dict = {"chunk_bytes": args.chunk_kib * 1024} if args.chunk_kib else {}
