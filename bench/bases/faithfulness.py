@@ -27,7 +27,7 @@ NOTES = {
     "node:20-slim": "The official Node.js 20 binaries on a slimmed Debian bookworm, as upstream.",
     "golang:1.22": "Debian's golang-1.22-go (bookworm-backports) at /usr/lib/go-1.22, linked from /usr/local/go, "
                    "instead of the go.dev tarball.",
-    "eclipse-temurin:17-jdk": "Debian bookworm + Debian's OpenJDK 17 (+ jmods for jlink) instead of Ubuntu jammy + "
+    "eclipse-temurin:17-jdk": "Debian bookworm + Debian's OpenJDK 17 (its jmods let jlink work) instead of Ubuntu jammy + "
                               "the Temurin build.",
     "eclipse-temurin:17-jre": "Debian bookworm + Debian's OpenJDK 17 JRE instead of Ubuntu jammy + the Temurin JRE.",
     "gcr.io/distroless/static-debian12": "Files of base-files, netbase, tzdata and the CA bundle only, as distroless.",
