@@ -58,6 +58,8 @@ CASES = {
     "empty layer between": [[("f", "x", 10)], [], [("f", "x", 3)]],
     "identical layers": [[("f", "x", 10)], [("f", "y", 4)], [("f", "y", 4)]],
     "deep paths without parent entries": [[("f", "a/b/c/d", 9)], [("w", "a/b"), ("f", "a/z", 1)]],
+    "dot-slash names": [[("d", "./a"), ("f", "./a/x", 5)], [("w", "./a/x"), ("f", "./b", 2)]],
+    "long names": [[("f", "d/" + "x" * 150, 10), ("l", "d/" + "l" * 120, "y" * 130)], [("f", "d/" + "x" * 150, 20)]],
 }
 
 
@@ -68,6 +70,19 @@ def test_quirk_matches_dive(tmp_path, name):
 
 def test_gzip_layers_match_dive(tmp_path):
     _compare(tmp_path, CASES["file overwritten twice"], gzip_layers=True)
+
+
+@pytest.mark.parametrize("fmt", ["gnu", "ustar"])
+def test_other_tar_formats_match_dive(tmp_path, fmt):
+    import tarfile
+
+    spec = CASES["long names"] if fmt == "gnu" else CASES["directory removed"]
+    fmt_ = {"gnu": tarfile.GNU_FORMAT, "ustar": tarfile.USTAR_FORMAT}[fmt]
+    p = tmp_path / "img.tar"
+    p.write_bytes(image_archive([layer_tar(layer, fmt=fmt_) for layer in spec]))
+    report = analyze_archive(open_archive(archive=p))
+    assert_same_as_dive(report, run_dive(str(p), tmp_path, source="docker-archive"))
+    assert report.figures.size_bytes == sum(e[2] for layer in spec for e in layer if e[0] == "f")
 
 
 def _random_image(rng: random.Random) -> list[list[tuple]]:

@@ -25,9 +25,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "analyze"
 #   ("w", path)                  whiteout of `path` (.wh.<name> in its parent)
 #   ("o", dir)                   opaque whiteout of `dir`
 # --------------------------------------------------------------------------------------------
-def layer_tar(entries: list[tuple], *, fill: bytes = b"x") -> bytes:
+def layer_tar(entries: list[tuple], *, fill: bytes = b"x", fmt: int = tarfile.PAX_FORMAT) -> bytes:
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as tf:
         for e in entries:
             kind, path = e[0], e[1]
             if kind == "w":
