@@ -431,6 +431,18 @@ def test_verb_ci_with_dive_defaults_fails_on_this_image(capsys, tmp_path, monkey
     assert "Using CI config: defaults" in capsys.readouterr().out
 
 
+def test_verb_rule_options_override_the_file(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cmd, args = _args("img", "--archive", str(TINY), "--ci", "--no-sbom", "--ci-config",
+                      str(FIXTURES / "tiny.dive-ci.yaml"), "--lowestEfficiency", "0.4",
+                      "--highestWastedBytes", "disabled", "--highestUserWastedPercent", "0.9")
+    assert cmd.run(args) == 0
+    assert "Result:PASS [Total:3] [Passed:2] [Failed:0] [Warn:0] [Skipped:1]" in capsys.readouterr().out
+    cmd, args = _args("img", "--archive", str(TINY), "--lowestEfficiency", "0.4")
+    with pytest.raises(UserError, match="need --ci"):
+        cmd.run(args)
+
+
 def test_verb_json(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cmd, args = _args("img", "--archive", str(TINY), "--json", "--no-sbom")

@@ -25,6 +25,9 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print the analysis as JSON")
     p.add_argument("--ci", action="store_true", help="apply dive's CI rules and exit 1 if one fails")
     p.add_argument("--ci-config", metavar="FILE", help="dive CI rules file (default: ./.dive-ci when present)")
+    for rule, example in (("lowestEfficiency", "0.9"), ("highestWastedBytes", "20MB"),
+                          ("highestUserWastedPercent", "0.1")):
+        p.add_argument(f"--{rule}", metavar="VALUE", help=f"(with --ci) override this rule, e.g. {example} or disabled")
     p.add_argument("--dockerfile", metavar="FILE", help="also lint this Dockerfile with hadolint")
     p.add_argument("--no-sbom", action="store_true", help="skip the syft package count")
 
@@ -71,7 +74,7 @@ def _print_table(res) -> None:
         for layer in res.layers.layers:
             t.add_row(str(layer.index), human_bytes(layer.size_bytes), human_bytes(layer.added_bytes),
                       human_bytes(layer.modified_bytes), human_bytes(layer.deleted_bytes), str(layer.files),
-                      short_instruction(layer.instruction, 100))
+                      short_instruction(layer.instruction, 100) or (f"({layer.comment})" if layer.comment else ""))
         console.print(t)
         f = res.layers.figures
         uwp = f"{f.user_wasted_percent * 100:.2f} %" if math.isfinite(f.user_wasted_percent) else "n/a (no bytes after the first layer)"
@@ -107,11 +110,16 @@ def run(args) -> int:
     from bench.analyze import ci as dive_ci
 
     rules = source = None
+    overrides = {k: getattr(args, k, None) for k in dive_ci.DEFAULTS}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
     if args.ci:  # read the rules first: a bad config is reported before any work
         rules, source = dive_ci.load_rules(args.ci_config)
+        if overrides:
+            rules = {**rules, **overrides}
+            source += " + command line"
         dive_ci.validate(rules)
-    elif args.ci_config:
-        raise UserError("--ci-config needs --ci")
+    elif args.ci_config or overrides:
+        raise UserError("--ci-config and the rule options need --ci")
 
     res = analyze(args.image, dockerfile=args.dockerfile, archive=args.archive, sbom=not args.no_sbom)
 
