@@ -66,7 +66,8 @@ def _sigterm_as_interrupt():
 def prepare_context(app: App, run_id: str) -> Path:
     """A private copy of the app's context: edits never touch the repository, and the
     app's `prepare` commands (a developer's gitignored clutter) run there."""
-    dest = WORK_DIR / app.name
+    # One folder per run: two runs at once never edit each other's sources.
+    dest = WORK_DIR / run_id / app.name
     if dest.exists():
         shutil.rmtree(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -108,6 +109,13 @@ class Runner:
     # -- the whole plan ---------------------------------------------------------------------
     def execute(self) -> Run:
         check_engine(self.executor)
+        try:
+            return self._execute()
+        finally:
+            for ctx in self._contexts.values():
+                shutil.rmtree(ctx.parent, ignore_errors=True)
+
+    def _execute(self) -> Run:
         todo = [c for c in self.plan.cells if not self._finished(c)]
         needs_registry = any(c.push_pull for c in todo)
         with _sigterm_as_interrupt(), ExitStack() as stack:

@@ -52,6 +52,7 @@ def test_a_cell_yields_build_image_and_smoke_samples(tmp_path, engine, monkeypat
 
     def spy_build(executor, **kw):
         seen_edits.append((kw["scenario"], (kw["context"] / "main.go").read_text()))
+        assert kw["context"].parent.name == run.run_id
         return real_build(executor, **kw)
 
     monkeypatch.setattr(runner_mod, "smoke", fake_smoke)
@@ -78,7 +79,7 @@ def test_a_cell_yields_build_image_and_smoke_samples(tmp_path, engine, monkeypat
     # every edit build saw a different one-line change, and the source was restored after
     edits = [text for scenario, text in seen_edits if scenario == "edit"]
     assert len(edits) == 4 and len(set(edits)) == 4 and all("// edited" in t for t in edits)
-    assert (tmp_path / "work" / "demo" / "main.go").read_text() == "package main\n"
+    assert not (tmp_path / "work" / run.run_id).exists()  # the private copy is gone
     assert (tmp_path / "apps" / "demo" / "src" / "main.go").read_text() == "package main\n"
     assert (run.folder / "samples.csv").is_file() and run.metadata["complete"]
 
