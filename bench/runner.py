@@ -127,7 +127,9 @@ class Runner:
                 self.reporter.cell_started(cell.key, i, len(self.plan.cells))
                 if self._finished(cell):
                     continue
+                load0 = os.getloadavg()[0]
                 stored = self._measure_cell(cell, registry, cold)
+                stored.loadavg = [round(load0, 2), round(os.getloadavg()[0], 2)]
                 self.run.set_cell(stored)
                 self.run.save()
                 self.reporter.cell_done(stored)

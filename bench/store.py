@@ -74,6 +74,8 @@ class Cell:
     status: str = "pending"  # pending | ok | failed | skipped
     reason: str = ""
     smoke_ok: bool | None = None
+    # 1-minute load average when the cell started and ended: a busy machine explains noise.
+    loadavg: list[float] = field(default_factory=list)
 
     @property
     def key(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.apps import load_apps, select
@@ -56,6 +57,11 @@ def run(args) -> int:
             print(f"run {run_.run_id} is already complete; nothing to resume")
             return 0
         print(f"resuming run {run_.run_id}")
+        # A resumed run may also be extended: the plan is the union of both.
+        old = run_.metadata.setdefault("plan", {}).get("cells", [])
+        run_.metadata["plan"]["cells"] = old + [c.key for c in plan.cells if c.key not in old]
+        run_.metadata.setdefault("resumed_utc", []).append(
+            datetime.now(timezone.utc).isoformat(timespec="seconds"))
     else:
         meta = md.collect(ex, profile=plan.profile.name, argv=argv, bases_mode=args.bases,
                           plan={"cells": [c.key for c in plan.cells], "repeat": plan.cells[0].repeat if plan.cells else 0,
