@@ -590,3 +590,19 @@ def test_an_unreachable_mirror_is_a_one_line_user_error(monkeypatch):
     with pytest.raises(UserError) as e:
         check_mirror(Mirror("http://127.0.0.1:9/debian", None), "bookworm", timeout=3)
     assert "\n" not in str(e.value) and "127.0.0.1:9" in str(e.value) and "apt sources" in str(e.value)
+
+
+def test_auto_falls_back_to_the_standin_when_a_pull_fails(monkeypatch):
+    monkeypatch.setattr(bases, "_probe", lambda host, timeout: True)
+    tag = standin_of("node:20")
+
+    def inspect(argv):
+        return (0, inspect_json(tag), "") if argv[-1] == tag else (1, "", "No such image")
+
+    ex = FakeExecutor(responses={("docker", "image", "inspect"): inspect,
+                                 ("docker", "info"): (0, "https://index.example.invalid/v1/", ""),
+                                 ("docker", "pull"): (1, "", "toomanyrequests")})
+    r = resolve(["node:20"], "auto", executor=ex)["node:20"]
+    assert (r.mode, r.image, r.standin) == ("local", tag, True)
+    with pytest.raises(UserError):
+        resolve(["node:20"], "hub", executor=ex)

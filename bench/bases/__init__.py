@@ -243,7 +243,16 @@ def resolve(refs: Iterable[str], mode: str = "auto", *, build: bool = True, exec
             host = registry_host(normalise_ref(ref), index_host[0])
             use = "hub" if host and registry_reachable(host=host) else "local"
         if use == "hub":
-            out[ref] = _resolve_hub(ref, entry, executor, progress)
+            try:
+                out[ref] = _resolve_hub(ref, entry, executor, progress)
+                continue
+            except UserError:
+                # auto: the registry answered but the pull failed (rate limit, auth, ...);
+                # a catalogued ref still has its stand-in.
+                if mode != "auto" or entry is None:
+                    raise
+                progress(ref, "pull failed; using the local stand-in")
+            out[ref] = local.resolve(ref, entry)
         else:
             if entry is None:
                 raise UserError(f"{ref} is not in bench's base catalogue and no registry answers here: "
