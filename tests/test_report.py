@@ -23,8 +23,10 @@ FIXTURE = ROOT / "tests" / "fixtures" / "run_small"
 
 # docs/CONTRACTS.md, "Results": every (scenario, metric) a run can hold.
 CONTRACT = {(s, m) for s in ("cold", "warm", "edit") for m in
-            ("build_wall_seconds", "build_steps_total", "build_steps_cached", "context_bytes", "step_seconds")} | {
+            ("build_wall_seconds", "build_steps_total", "build_steps_cached", "context_transferred_bytes",
+             "step_seconds")} | {
     ("image", "disk_bytes"), ("image", "layers"), ("image", "layer_bytes"), ("image", "compressed_bytes"),
+    ("image", "context_bytes"), ("image", "context_files"),
     ("push", "push_seconds"), ("pull", "pull_seconds"), ("pull", "pull_model_seconds"),
     ("smoke", "start_to_healthy_seconds"), ("smoke", "smoke_ok"),
     ("analyze", "efficiency"), ("analyze", "user_wasted_percent"), ("analyze", "wasted_bytes"),

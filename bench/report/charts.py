@@ -327,7 +327,7 @@ def pull_times(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenanc
                             color=GREY)
     if not xs_all:
         return fig
-    grid = np.geomspace(min(xs_all) / 3, max(max(xs_all) * 3, 2e9), 50)
+    grid = np.geomspace(min(min(xs_all) / 3, 50e6), max(max(xs_all) * 3, 2e9), 50)
     for k, p in enumerate(profiles):
         bw = bandwidth_bps(p)
         if bw:
@@ -339,8 +339,8 @@ def pull_times(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenanc
                    zorder=5, label="article's claim (plotted at its on-disk size)")
         for c in art:
             ax.annotate(f"article: {fmt.size(c['size'])} ≈ {c['article']:g} s @ {c['profile']}",
-                        (c["size"], c["article"]), textcoords="offset points", xytext=(-6, 6), fontsize=7,
-                        ha="right")
+                        (c["size"], c["article"]), textcoords="offset points", xytext=(7, -10), fontsize=7,
+                        ha="left")
     ax.set_xscale("log")
     ax.set_yscale("log")
     _bytes_axis(ax)
@@ -411,7 +411,10 @@ def layers(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=No
                         height=0.6, label=None if kind in seen else label)
                 seen.add(kind)
                 left += r.median
-            ax.text(left, yi, f" {fmt.size(left)} in {len(s)} layer{'' if len(s) == 1 else 's'}", va="center", fontsize=7.5)
+            n = _median(stats.summarize(df[(df["app"] == app) & (df["variant"] == name)
+                                           & (df["metric"] == "layers")]), app, name, "image", "layers")
+            n = len(s) if np.isnan(n) else int(n)
+            ax.text(left, yi, f" {fmt.size(left)} in {n} layer{'' if n == 1 else 's'}", va="center", fontsize=7.5)
         ax.set_yticks(np.arange(len(names))[::-1], names)
         ax.set_xlim(0, ax.get_xlim()[1] * 1.25)
         _bytes_axis(ax)

@@ -243,7 +243,9 @@ def evaluate(run: RunData, summary: pd.DataFrame | None = None, claims: dict | N
                                  f"{c['size'] * ratio * 8 / bw:.0f} s on the wire), then decompresses and extracts")
             if extrapolated:
                 notes.append("extrapolated beyond the measured image sizes")
-            shown = f"{fmt.seconds(est)} (fit of measured pulls at {c['profile']} over {n} images, by on-disk size)"
+            how = (f"linear fit of measured pulls at {c['profile']} over {n} images, by on-disk size" if n > 1
+                   else f"one measured pull at {c['profile']}, scaled by on-disk size")
+            shown = f"{fmt.seconds(est)} ({how})"
             ver = relative(est, c["article"], tol)
             results.append(Result(c["id"], c["section"], c["quote"], kind, art, shown, ver.status, ver.text,
                                   "; ".join(notes), est, float(c["article"]), "s"))

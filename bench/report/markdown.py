@@ -104,7 +104,9 @@ def bases_table(b: pd.DataFrame) -> str:
 
 
 SIZE_COLS = [("disk_bytes", "On disk", "B", True), ("compressed_bytes", "Compressed", "B", True),
-             ("layers", "Layers", "count", False), ("context_bytes", "Context sent", "B", True),
+             ("layers", "Layers", "count", False), ("context_bytes", "Context COPY sees", "B", True),
+             ("context_files", "Context files", "count", False),
+             ("context_sent_cold", "Context sent (cold)", "B", True),
              ("packages", "Packages", "count", False), ("wasted_bytes", "Wasted (dive)", "B", False),
              ("efficiency", "Efficiency", "ratio", False)]
 

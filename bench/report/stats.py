@@ -19,7 +19,7 @@ KEYS = ["app", "variant", "scenario", "metric", "profile", "detail"]
 # counts are left out: their CV is large by nature and no verdict rests on them.
 CHECKED_METRICS = {
     "build_wall_seconds", "push_seconds", "pull_seconds", "start_to_healthy_seconds",
-    "disk_bytes", "compressed_bytes", "context_bytes",
+    "disk_bytes", "compressed_bytes",
 }
 
 CV_HINT = ("the machine was probably busy or the step depends on the network: rerun with more "
