@@ -474,3 +474,30 @@ def test_no_engine_is_engine_unavailable(monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/bench-test.sock")
     with pytest.raises(EngineUnavailable):
         open_archive("anything:1")
+
+
+# --------------------------------------------------------------------------------------------
+# The stream tar reader against Python's tarfile
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT, tarfile.USTAR_FORMAT])
+def test_tar_reader_sees_what_tarfile_sees(fmt):
+    from bench.analyze.layers import scan_layer
+
+    long = "deep/" * 30 + "file"  # > 100 bytes: PAX path, GNU long name, or ustar prefix
+    spec = [("d", "deep"), ("f", long[:90], 700), ("f", "x" * 99, 1), ("l", "link", "t" * (90 if fmt == tarfile.USTAR_FORMAT else 150)),
+            ("h", "hard", "x" * 99), ("w", "gone"), ("f", "empty", 0)]
+    if fmt != tarfile.USTAR_FORMAT:
+        spec.append(("f", long, 513))
+    raw = layer_tar(spec, fmt=fmt)
+    ours = [(e.path, e.size, e.is_dir) for e in scan_layer(io.BytesIO(raw))]
+    theirs = [(clean_path(m.name), m.size, m.isdir()) for m in tarfile.open(fileobj=io.BytesIO(raw))]
+    assert ours == theirs
+    assert any(p == long for p, _, _ in ours) or fmt == tarfile.USTAR_FORMAT
+
+
+def test_tar_numbers_octal_and_base256():
+    from bench.analyze.layers import _num
+
+    assert _num(b"00000001750\0") == 1000
+    assert _num(b"           \0") == 0
+    assert _num(bytes([0x80]) + (10 * 2**33).to_bytes(11, "big")) == 10 * 2**33  # a 80 GiB file

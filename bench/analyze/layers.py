@@ -181,7 +181,7 @@ def iter_tar(f: BinaryIO) -> Iterator[tuple[TarHeader, int]]:
                 long_link = _str(data)
             continue  # global headers ("g") change nothing dive looks at
         name = _str(block[0:100])
-        if block[257:262] == b"ustar" and block[345:346] != b"\0":
+        if block[257:263] == b"ustar\0" and block[345:346] != b"\0":  # POSIX prefix (not GNU)
             prefix = _str(block[345:500])
             if prefix:
                 name = f"{prefix}/{name}"
@@ -197,10 +197,8 @@ def iter_tar(f: BinaryIO) -> Iterator[tuple[TarHeader, int]]:
         if "size" in pax:
             size = int(pax["size"])
             padded = (size + 511) & ~511
-        if typ in (b"0", b"\0", b"7", b"") and name.endswith("/"):
-            typ = b"5"
-        elif typ == b"\0":
-            typ = b"0"
+        if typ == b"\0":  # old-style regular file; a trailing slash made it a directory
+            typ = b"5" if name.endswith("/") else b"0"
         pax, long_name, long_link = {}, None, None
         data_size = 0 if typ[0:1] and typ[0] in _HEADER_ONLY else size
         pending = (data_size + 511) & ~511
