@@ -4,6 +4,7 @@ and never skip under CI=true: there a missing engine is a failure."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,7 +41,22 @@ def engine_state() -> tuple[bool, str]:
     return _STATE["engine"]
 
 
+# Per-variant build-and-serve tests: `make test` (and CI) runs these few, which need only
+# small bases; `make test-all` runs every variant of every app (slow: ~1 GB images).
+DEFAULT_FAST_VARIANTS = "go/scratch,go/optimized,python/slim"
+_VARIANT_TEST = re.compile(r"^test_(?P<app>\w+?)_variant_builds_and_serves\[(?P<variant>[^\]]+)\]$")
+
+
+def _mark_slow_variants(items):
+    fast = {v.strip() for v in os.environ.get("BENCH_FAST_VARIANTS", DEFAULT_FAST_VARIANTS).split(",") if v.strip()}
+    for item in items:
+        m = _VARIANT_TEST.match(item.name)
+        if m and f"{m['app']}/{m['variant']}" not in fast:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_collection_modifyitems(config, items):
+    _mark_slow_variants(items)
     docker_items = [i for i in items if i.get_closest_marker("docker")]
     if not docker_items:
         return
