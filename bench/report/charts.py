@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -179,7 +180,8 @@ def sizes(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=Non
                 ax.errorbar(med, yi, xerr=[[med - q1], [q3 - med]], fmt="none", ecolor="black", lw=0.8)
             label = fmt.size(med) + ("  smoke check not passed: never an \"after\"" if failed else "")
             ax.text(med * 1.06, yi, label, va="center", fontsize=7.5,
-                    color="#b00020" if failed else "black")
+                    color="#b00020" if failed else "black",
+                    bbox=dict(boxstyle="square,pad=0.15", fc="white", ec="none", alpha=0.85))
         ax.set_yticks(y, names)
         ax.set_title(f"{app}" + (f" (the article's {sc['label']})" if sc else ""), loc="left")
         for key, style in (("before", (0, (4, 2))), ("after", (0, (1, 1.5)))):
@@ -221,11 +223,22 @@ def waterfall(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance
             ax.axis("off")
             ax.set_title(f"{app}: no variant other than bloated passed its smoke check", loc="left")
             continue
-        path = tables.chain(v, app, after["variant"])
+        measured = set(va.loc[va["disk_bytes"].notna(), "variant"])
+        path = [n for n in tables.chain(v, app, after["variant"]) if n in measured]
+        before = tables.before_variant(va)
+        if before is not None and (not path or path[0] != before["variant"]):
+            # the parents in between were not measured in this run: one step from bloated
+            path = [before["variant"]] + [n for n in path if n != before["variant"]]
         sizes_ = [float(va.loc[va["variant"] == n, "disk_bytes"].iloc[0]) for n in path]
         labels, prev = [], None
         for i, (name, size) in enumerate(zip(path, sizes_)):
             tech = va.loc[va["variant"] == name, "techniques"].iloc[0]
+            parent = va.loc[va["variant"] == name, "parent"].iloc[0]
+            label = name
+            if i and tech:
+                label += "\n" + textwrap.fill(tech.replace("+", ", "), 30)
+            if i and parent and parent != path[i - 1]:
+                label += f"\n(parent {parent} not in this run)"
             if prev is None or np.isnan(prev) or np.isnan(size):
                 ax.bar(i, size, color=BLOATED if i == 0 else OKABE_ITO[0], width=0.6)
                 ax.text(i, size, fmt.size(size), ha="center", va="bottom", fontsize=7.5)
@@ -236,7 +249,7 @@ def waterfall(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance
                 ax.plot([i - 1.3, i + 0.3], [prev, prev], color=GREY, lw=0.7, ls=":")
                 ax.text(i, max(prev, size), f"{fmt.size(delta) if delta >= 0 else '−' + fmt.size(-delta)}\n"
                         f"({delta / prev:+.0%})", ha="center", va="bottom", fontsize=7.5)
-            labels.append(f"{name}\n[{tech.replace('+', ', ')}]" if tech and i else name)
+            labels.append(label)
             prev = size
         n = len(path)
         ax.bar(n, sizes_[-1], color=OKABE_ITO[0], width=0.6)

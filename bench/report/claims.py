@@ -23,7 +23,7 @@ HOLDS, OFF, UNTESTABLE = "holds", "off", "not testable here"
 
 ON_DISK_NOTE = ("the article's sizes are on-disk (`docker images`), compared here with on-disk "
                 "disk_bytes; a pull moves the compressed bytes")
-STANDIN_NOTE = "built on local stand-in bases: the base layers are bench's rebuild, not the upstream image"
+STANDIN_NOTE = "built with local stand-in bases, not the upstream images"
 
 
 @dataclass(frozen=True)
