@@ -501,3 +501,14 @@ def test_tar_numbers_octal_and_base256():
     assert _num(b"00000001750\0") == 1000
     assert _num(b"           \0") == 0
     assert _num(bytes([0x80]) + (10 * 2**33).to_bytes(11, "big")) == 10 * 2**33  # a 80 GiB file
+
+
+def test_verb_table_prints_markup_looking_names_verbatim(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = tmp_path / "markup.tar"
+    p.write_bytes(image_archive([layer_tar([("f", "[/x]", 5)]), layer_tar([("f", "[/x]", 5)])],
+                                history=[{"created_by": "SHELL [/busybox sh -c]"}, {"created_by": "RUN [/bold] x"}]))
+    cmd, args = _args("x", "--archive", str(p), "--no-sbom")
+    assert cmd.run(args) == 0
+    out = capsys.readouterr().out
+    assert "SHELL [/busybox sh -c]" in out and "RUN [/bold] x" in out and "/[/x]" in out

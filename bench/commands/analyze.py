@@ -60,6 +60,7 @@ def _as_json(res, ci_results=None, ci_source=None) -> dict:
 
 def _print_table(res) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from bench.analyze.ci import human_bytes
@@ -74,7 +75,7 @@ def _print_table(res) -> None:
         for layer in res.layers.layers:
             t.add_row(str(layer.index), human_bytes(layer.size_bytes), human_bytes(layer.added_bytes),
                       human_bytes(layer.modified_bytes), human_bytes(layer.deleted_bytes), str(layer.files),
-                      short_instruction(layer.instruction, 100) or (f"({layer.comment})" if layer.comment else ""))
+                      escape(short_instruction(layer.instruction, 100) or (f"({layer.comment})" if layer.comment else "")))
         console.print(t)
         f = res.layers.figures
         uwp = f"{f.user_wasted_percent * 100:.2f} %" if math.isfinite(f.user_wasted_percent) else "n/a (no bytes after the first layer)"
@@ -89,7 +90,7 @@ def _print_table(res) -> None:
             t.add_column("reclaimable", justify="right")
             t.add_column("path")
             for p in f.inefficiencies[:20]:
-                t.add_row(str(p.copies), human_bytes(p.cumulative), human_bytes(p.cumulative - p.smallest), p.path)
+                t.add_row(str(p.copies), human_bytes(p.cumulative), human_bytes(p.cumulative - p.smallest), escape(p.path))
             if len(f.inefficiencies) > 20:
                 t.caption = f"{len(f.inefficiencies) - 20} more (use --json for all)"
             console.print(t)
@@ -102,7 +103,7 @@ def _print_table(res) -> None:
     for metric, why in res.reasons.items():
         if metric == "hadolint_findings" and why == "no Dockerfile given":
             continue
-        console.print(f"[yellow]{metric}: absent: {why}[/yellow]")
+        console.print(f"[yellow]{metric}: absent: {escape(why)}[/yellow]")
 
 
 def run(args) -> int:
