@@ -307,3 +307,23 @@ def test_unknown_run_is_one_line_user_error(tmp_path, capsys):
     assert main(["report", "--results", str(tmp_path)]) == 1  # no run at all
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bench run" in err[0]
+
+
+def test_waterfall_starts_at_bloated_when_parents_were_not_measured(run):
+    s = run.samples[~((run.samples["app"] == "go") & (run.samples["variant"] == "distroless"))].copy()
+    s.loc[(s["app"] == "go") & (s["variant"] == "scratch") & (s["metric"] == "smoke_ok"), "value"] = 1.0
+    c = run.cells[~((run.cells["app"] == "go") & (run.cells["variant"] == "distroless"))].copy()
+    c.loc[(c["app"] == "go") & (c["variant"] == "scratch"), ["status", "smoke_ok"]] = ["ok", True]
+    fig = charts.waterfall(s, cells=c, provenance="p")
+    go = [ax for ax in fig.axes if ax.get_title(loc="left").startswith("go")][0]
+    ticks = [t.get_text() for t in go.get_xticklabels()]
+    assert ticks[0] == "bloated" and ticks[1].startswith("scratch")
+    assert "parent distroless not in this run" in ticks[1]
+
+
+def test_report_leads_with_findings(run, summary):
+    text = markdown.render(run, "report/", summary=summary)
+    head = text.split("## 1.")[0]
+    assert "## Where the article holds and where it does not" in head
+    assert "❌ “myapp   multistage" in head and "✅ “myapp   bloated" in head
+    assert "not testable here" in head

@@ -86,6 +86,21 @@ def claims_table(ev: pd.DataFrame) -> str:
     return fmt.markdown_table(pd.DataFrame(rows))
 
 
+def findings(ev: pd.DataFrame) -> str:
+    """One line per claim this run could judge; the untestable ones are counted, not listed."""
+    judged = ev[ev["verdict"] != claims_mod.UNTESTABLE]
+    if judged.empty:
+        return "_No claim could be judged from this run; the claims table below says why for each._\n"
+    lines = []
+    for verdict in (claims_mod.OFF, claims_mod.HOLDS):
+        for r in judged[judged["verdict"] == verdict].itertuples(index=False):
+            lines.append(f"- {VERDICT_MARK[r.verdict]} “{r.quote}” — measured {r.measured}: **{r.verdict_text}**\n")
+    n_untestable = int((ev["verdict"] == claims_mod.UNTESTABLE).sum())
+    if n_untestable:
+        lines.append(f"- ➖ {n_untestable} more claims are not testable here (reasons in section 2).\n")
+    return "".join(lines)
+
+
 def bases_table(b: pd.DataFrame) -> str:
     rows = []
     for r in b.itertuples(index=False):
@@ -210,7 +225,9 @@ def render(run: RunData, chart_prefix: str, *, summary: pd.DataFrame | None = No
              f"{counts[claims_mod.UNTESTABLE]} are not testable here (reasons in the claims table). "
              f"Unstable numbers (CV > {stats.CV_LIMIT:.0%}): {len(warnings)}.\n\n")
 
-    p.append("## 1. The article's before/after, measured\n\n")
+    p.append("## Where the article holds and where it does not\n\n")
+    p.append(findings(ev))
+    p.append("\n## 1. The article's before/after, measured\n\n")
     p.append("*Before* is the `bloated` variant; *after* is the smallest variant whose smoke check passed "
              "(an image that does not serve is no \"after\"). Sizes are on disk, as `docker images` and the "
              "article print them, in decimal units (1 MB = 10⁶ B); medians over the repetitions with the "
@@ -245,6 +262,12 @@ def render(run: RunData, chart_prefix: str, *, summary: pd.DataFrame | None = No
         p.extend(f"- ⚠ {w}\n" for w in warnings)
     else:
         p.append(f"No number the report relies on varies by more than {stats.CV_LIMIT:.0%} between repetitions.\n")
+    checked = summary[summary["metric"].isin(stats.CHECKED_METRICS)]
+    single = checked[checked["n"] < 2]
+    timed = single[single["unit"] == "s"]
+    if len(timed):
+        p.append(f"\n{len(timed)} of the timings above come from a single sample, so their stability is unknown; "
+                 "a run with `--repeat 3` or more measures it.\n")
     p.append("\n## Method\n\n")
     p.append(
         "- Every number is the median of the stored samples of one app/variant/scenario/metric; the "
