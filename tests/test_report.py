@@ -277,9 +277,13 @@ def test_report_command_writes_report_into_run_and_results(tmp_path, capsys):
         assert f"](runs/synthetic-run-small/report/{name}.png)" in top
     assert "SYNTHETIC FIXTURE" in text and "Do not edit by hand" in text
     assert (folder / "report" / "claims.csv").is_file()
-    # regenerating gives the same text: no clock in the report
+    # regenerating gives the same files: no clock, no random ids (charts live in git diffs)
+    svg = (folder / "report" / "sizes.svg").read_bytes()
+    png = (folder / "report" / "sizes.png").read_bytes()
     assert report.run(_args("synthetic-run-small", results)) == 0
     assert (folder / "REPORT.md").read_text() == text
+    assert (folder / "report" / "sizes.svg").read_bytes() == svg
+    assert (folder / "report" / "sizes.png").read_bytes() == png
     assert "SYNTHETIC" in capsys.readouterr().out
 
 

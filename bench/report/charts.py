@@ -492,6 +492,7 @@ def save(fig: Figure, folder: Path, name: str) -> list[Path]:
     png = folder / f"{name}.png"
     fig.savefig(png, dpi=150, metadata={"Software": None})
     svg = folder / f"{name}.svg"
-    fig.savefig(svg, metadata={"Date": None, "Creator": None})
+    with matplotlib.rc_context({"svg.hashsalt": "bench", "svg.fonttype": "none"}):
+        fig.savefig(svg, metadata={"Date": None, "Creator": None})
     out += [png, svg]
     return out
