@@ -512,3 +512,43 @@ def test_verb_table_prints_markup_looking_names_verbatim(capsys, tmp_path, monke
     assert cmd.run(args) == 0
     out = capsys.readouterr().out
     assert "SHELL [/busybox sh -c]" in out and "RUN [/bold] x" in out and "/[/x]" in out
+
+
+def test_a_broken_engine_stream_is_a_user_error():
+    import urllib3
+
+    def chunks():
+        yield gzip.decompress(TINY.read_bytes())[:4096]
+        raise urllib3.exceptions.ReadTimeoutError(None, "/images/x/get", "Read timed out.")
+
+    with pytest.raises(UserError, match="stream broke off"):
+        read_archive(ChunkReader(chunks()))
+
+
+def test_slow_engine_is_a_user_error_not_a_traceback(monkeypatch):
+    import requests
+
+    from bench.analyze.layers import save_stream
+
+    class Api:
+        def inspect_image(self, ref):
+            return {}
+
+        def get_image(self, ref, chunk_size):
+            raise requests.exceptions.ReadTimeout("Read timed out. (read timeout=900)")
+
+    class Client:
+        api = Api()
+
+    with pytest.raises(UserError, match="within 900 s"):
+        save_stream("img:1", Client())
+
+
+def test_analyze_image_survives_an_unreadable_image(monkeypatch, tmp_path, caplog):
+    fake = _fake_tools(monkeypatch, tmp_path)
+    with caplog.at_level("WARNING", logger="bench.analyze"):
+        samples = analyze_image("gone:1", "a", "v", executor=fake, archive=tmp_path / "missing.tar")
+    assert {s.metric for s in samples} == {"packages"}  # syft still answered
+    assert "layers absent" in caplog.text
+    with pytest.raises(UserError):
+        analyze("gone:1", executor=fake, archive=tmp_path / "missing.tar")

@@ -18,6 +18,7 @@ from bench.analyze.layers import LayerReport, analyze_archive, open_archive
 from bench.analyze.lint import Finding, ToolUnavailable, lint_dockerfile
 from bench.analyze.sbom import ECOSYSTEMS, packages
 from bench.engine.executor import Executor
+from bench.errors import UserError
 from bench.store import Sample
 
 log = logging.getLogger("bench.analyze")
@@ -62,12 +63,19 @@ def analyze(
     archive: str | Path | None = None,
     sbom: bool = True,
     layers: bool = True,
+    strict: bool = True,
 ) -> ImageAnalysis:
-    """Everything bench knows about one image. A missing image or engine raises UserError;
-    a missing or failing tool only leaves its part empty with a reason."""
+    """Everything bench knows about one image. A missing or failing tool only leaves its
+    part empty with a reason. A missing image, an engine that does not answer or a broken
+    `docker save` raise UserError when strict (the CLI), else they are a reason too."""
     result = ImageAnalysis(image_ref)
     if layers:
-        result.layers = analyze_archive(open_archive(image_ref, archive=archive))
+        try:
+            result.layers = analyze_archive(open_archive(image_ref, archive=archive))
+        except UserError as e:
+            if strict:
+                raise
+            result.reasons["layers"] = str(e)
     if sbom:
         try:
             result.packages = packages(image_ref, executor, archive=str(archive) if archive else None)
@@ -95,7 +103,8 @@ def analyze_image(
     archive: str | Path | None = None,
 ) -> list[Sample]:
     """Samples in scenario "analyze" for one built image (what the runner stores)."""
-    result = analyze(image_ref, dockerfile=dockerfile, executor=executor, archive=archive)
+    # A run measures many images: one that cannot be read loses its analysis, not the run.
+    result = analyze(image_ref, dockerfile=dockerfile, executor=executor, archive=archive, strict=False)
     for metric, why in result.reasons.items():
         log.warning("%s/%s: %s absent: %s", app, variant, metric, why)
     return result.samples(app, variant)

@@ -261,6 +261,10 @@ class ChunkReader(io.RawIOBase):
                 self._buf = memoryview(next(self._it))
             except StopIteration:
                 return 0
+            except OSError:
+                raise
+            except Exception as e:  # urllib3's read timeouts and protocol errors are not OSErrors
+                raise OSError(f"the engine's stream broke off: {e}") from e
         n = min(len(b), len(self._buf))
         b[:n] = self._buf[:n]
         self._buf = self._buf[n:]
@@ -393,23 +397,40 @@ def _assemble(docs: dict[str, bytes], scans: dict[str, LayerScan], links: dict[s
     return ImageArchive(config=config, layer_names=layer_names, scans=scans, repo_tags=[t for t in tags if t])
 
 
+# A busy engine can take minutes before the first byte of `docker save` (docker-py's default
+# read timeout is 60 s); BENCH_SAVE_TIMEOUT (seconds) changes this.
+SAVE_TIMEOUT = 900
+
+
 def save_stream(image_ref: str, client=None) -> ChunkReader:
     """`docker save IMAGE` as a stream, through docker-py (no temp file, bounded memory)."""
+    import os
+
     import docker
+    import requests
     from docker import errors as derr
 
     from bench.errors import EngineUnavailable
 
+    timeout = int(os.environ.get("BENCH_SAVE_TIMEOUT") or SAVE_TIMEOUT)
     try:
-        client = client or docker.from_env()
+        client = client or docker.from_env(timeout=timeout)
         client.api.inspect_image(image_ref)
     except derr.ImageNotFound:
         raise UserError(f"no local image {image_ref!r}: build it or `docker pull` it first") from None
     except derr.APIError as e:
         raise UserError(f"the engine refused image {image_ref!r}: {e.explanation or e}") from None
-    except derr.DockerException as e:
+    except (derr.DockerException, requests.exceptions.ConnectionError) as e:
         raise EngineUnavailable(str(e).splitlines()[0][:160]) from None
-    return ChunkReader(client.api.get_image(image_ref, chunk_size=_READ_CHUNK))
+    try:
+        return ChunkReader(client.api.get_image(image_ref, chunk_size=_READ_CHUNK))
+    except requests.exceptions.Timeout:
+        raise UserError(
+            f"the engine sent nothing of `docker save {image_ref}` within {timeout} s; "
+            "retry when it is less busy, or raise BENCH_SAVE_TIMEOUT"
+        ) from None
+    except (derr.DockerException, requests.exceptions.RequestException) as e:
+        raise UserError(f"`docker save {image_ref}` failed: {str(e).splitlines()[0][:200]}") from None
 
 
 def open_archive(image_ref: str | None = None, *, archive: str | Path | None = None, client=None) -> ImageArchive:
