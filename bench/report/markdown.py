@@ -30,7 +30,7 @@ def _delta(v, parent, unit: str, relative: bool = True) -> str:
     if fmt.missing(v) or fmt.missing(parent):
         return s
     if relative and parent:
-        return f"{s} ({(v - parent) / parent:+.0%})"
+        return f"{s} ({(v - parent) / parent:+.0%})".replace("(-", "(−")
     d = v - parent
     if unit == "B":
         ds = ("+" if d >= 0 else "−") + fmt.size(abs(d))
@@ -40,7 +40,7 @@ def _delta(v, parent, unit: str, relative: bool = True) -> str:
         ds = f"{d * 100:+.1f} pp"
     else:
         ds = f"{d:+.0f}"
-    return f"{s} ({ds})"
+    return f"{s} ({ds})".replace("(-", "(−")
 
 
 def before_after_table(ba: pd.DataFrame) -> str:
@@ -138,9 +138,9 @@ def ablation_tables(run: RunData, ab: pd.DataFrame) -> str:
             rows = []
             for r in a.to_dict("records"):
                 row = {"Variant ← parent": f"{r['variant']} ← {r['parent']}" if r["parent"] else r["variant"],
-                       "Techniques": r["techniques"].replace("+", ", ")}
+                       "Adds to parent": (r["adds"] or "–").replace("+", ", ")}
                 if r["status"] != "ok" or not r["smoke_ok"]:
-                    row["Techniques"] += f" **[{r['status']}{', smoke not passed' if r['status'] == 'ok' else ''}]**"
+                    row["Adds to parent"] += f" **[{r['status']}{', smoke not passed' if r['status'] == 'ok' else ''}]**"
                 for col, label, unit, rel in cols:
                     s = _delta(r.get(col), r.get(f"{col}_parent"), unit, rel)
                     cv = r.get(f"{col}_cv")

@@ -201,8 +201,11 @@ def ablation(run: RunData, summary: pd.DataFrame | None = None) -> pd.DataFrame:
     summary = _summary(run, summary)
     v = variants(run, summary)
     rows = []
+    tags = {(r.app, r.variant): [t for t in r.techniques.split("+") if t] for r in v.itertuples(index=False)}
     for r in v.itertuples(index=False):
+        mine, theirs = tags[(r.app, r.variant)], tags.get((r.app, r.parent), [])
         row = {"app": r.app, "variant": r.variant, "parent": r.parent, "techniques": r.techniques,
+               "adds": "+".join(t for t in mine if t not in theirs) if r.parent else r.techniques,
                "status": r.status, "reason": r.reason, "smoke_ok": r.smoke_ok, "standin": r.standin}
         for col, scenario, metric, profile, detail, _unit in ablation_metrics(run):
             row[col] = _get(summary, r.app, r.variant, scenario, metric, profile, detail)
