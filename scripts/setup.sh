@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = 0 ]; then
   scripts/bootstrap-engine.sh
+  # The analysis tests build FROM scratch images with a static busybox in them.
+  if [ ! -x /bin/busybox ] && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null
+  fi
 elif ! docker info >/dev/null 2>&1; then
   echo "setup: no Docker engine answers; run: sudo scripts/bootstrap-engine.sh" >&2
   exit 1

@@ -357,7 +357,7 @@ def test_analyze_image_returns_contract_samples(monkeypatch, tmp_path):
     assert {d: v for (m, d), (v, u) in got.items() if m == "packages"} == {
         "deb": 2, "npm": 1, "python": 1, "java": 1, "go": 1, "total": 7}
     assert {d: v for (m, d), (v, u) in got.items() if m == "hadolint_findings"} == {
-        "DL3008:4": 1, "DL3059:7": 1, "SC2086:7": 1}
+        "DL3008:4": 1, "DL3059:7": 1, "SC2086:7": 1, "total": 3}
     syft_call = next(c for c in fake.calls if c[0].endswith("syft"))
     assert f"docker-archive:{TINY}" in syft_call
 

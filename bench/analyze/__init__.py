@@ -50,6 +50,10 @@ class ImageAnalysis:
                                   detail=eco, **base))
         if self.findings is not None:
             per = Counter(f"{x.rule}:{x.line}" for x in self.findings)
+            # "total" is always written when hadolint ran, so 0 findings is told apart from
+            # "hadolint did not run".
+            out.append(Sample(metric="hadolint_findings", value=len(self.findings), unit="count",
+                              detail="total", **base))
             for key in sorted(per, key=lambda k: (int(k.rsplit(":", 1)[1]), k)):
                 out.append(Sample(metric="hadolint_findings", value=per[key], unit="count", detail=key, **base))
         return out
