@@ -196,10 +196,12 @@ class Runner:
                     stored.reason = f"smoke check failed: {res.reason}"[:400]
                     break
             stored.smoke_ok = smoke_ok
+            # Push/pull and analysis add figures to a cell that already built and served:
+            # a failure there is recorded in the cell's reason and the run goes on.
             if cell.push_pull and registry is not None:
-                samples += self._push_pull(cell, tag, registry, cold)
+                samples += self._optional("push/pull", stored, lambda: self._push_pull(cell, tag, registry, cold))
             if cell.analyze:
-                samples += self._analyze(cell, tag)
+                samples += self._optional("analysis", stored, lambda: self._analyze(cell, tag))
             stored.status = "ok"
         except BuildFailed as e:
             stored.status, stored.reason = "failed", str(e)
@@ -211,6 +213,19 @@ class Runner:
             stored.status, stored.reason = "failed", str(e)[:400]
         self.run.add(stored, samples)
         return stored
+
+    def _optional(self, what: str, stored: StoredCell, fn) -> list[Sample]:
+        try:
+            return fn()
+        except (KeyboardInterrupt, EngineUnavailable):
+            raise
+        except Exception as e:  # noqa: BLE001
+            if not engine_answers(self.executor):
+                raise EngineUnavailable("it stopped answering mid-run; measured cells are saved, rerun with --resume")
+            log.warning("%s: %s failed: %s", stored.key, what, e)
+            note = f"{what} failed: {type(e).__name__}: {str(e)[:200]}"
+            stored.reason = f"{stored.reason}; {note}" if stored.reason else note
+            return []
 
     def _bases(self, stored: StoredCell) -> list[str]:
         if not stored.bases:

@@ -127,3 +127,20 @@ def test_no_engine_is_one_user_error():
     ex = FakeExecutor().on("docker", "info", rc=1, stderr="Cannot connect to the Docker daemon at unix:///var/run/docker.sock.")
     with pytest.raises(EngineUnavailable, match="bootstrap-engine"):
         check_engine(ex)
+
+
+def test_a_failing_analysis_is_recorded_and_the_run_goes_on(tmp_path, engine, monkeypatch):
+    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+
+    def boom(self, cell, tag):
+        raise TimeoutError("docker save timed out")
+
+    monkeypatch.setattr(Runner, "_analyze", boom)
+    apps = load_apps(_app_dir(tmp_path))
+    plan = make_plan([(apps[0], v) for v in apps[0].variants], profile="quick", push_pull=False)
+    run = Run.create(tmp_path / "results", {})
+    Runner(engine, run, plan).execute()
+    for c in run.cells.values():
+        assert c.status == "ok" and "analysis failed: TimeoutError: docker save timed out" in c.reason
+    assert (run.frame().metric == "disk_bytes").sum() == 2
