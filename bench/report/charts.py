@@ -147,7 +147,7 @@ def sizes(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=Non
           claims: dict | None = None) -> Figure:
     """Before/after per app: on-disk size of every variant (log scale), the article's marks."""
     claims = claims or load_claims_file()
-    summary = stats.summarize(df[df["metric"].isin(["disk_bytes", "smoke_ok"])])
+    summary = stats.summarize(df[df["metric"].isin(["disk_bytes", "compressed_bytes", "smoke_ok"])])
     apps = _apps(df) or (list(dict.fromkeys(cells["app"])) if cells is not None and len(cells) else [])
     rows = sum(max(1, len(_variants(df, cells, a))) for a in apps)
     fig = _figure(8, 1.0 + 0.45 * rows + 0.55 * len(apps), _prov(df, provenance))
@@ -178,6 +178,11 @@ def sizes(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=Non
                     hatch="////" if failed else None, height=0.6)
             if q3 > q1:
                 ax.errorbar(med, yi, xerr=[[med - q1], [q3 - med]], fmt="none", ecolor="black", lw=0.8)
+            comp = _median(summary, app, name, "image", "compressed_bytes")
+            if not np.isnan(comp):
+                lo = min(lo, comp)
+                ax.plot([comp], [yi], marker="|", ms=11, mew=2, color="black", ls="none",
+                        label="compressed (what a pull moves)" if yi == y[0] else None)
             label = fmt.size(med) + ("  smoke check not passed: never an \"after\"" if failed else "")
             ax.text(med * 1.06, yi, label, va="center", fontsize=7.5,
                     color="#b00020" if failed else "black",
@@ -189,8 +194,8 @@ def sizes(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=Non
                 ax.axvline(sc[key], color="black", lw=1, ls=style,
                            label=f"article's {key}: {fmt.size(sc[key])}")
                 lo, hi = min(lo, sc[key]), max(hi, sc[key])
-        if sc:
-            ax.legend(loc="lower right", fontsize=7, handlelength=2.5)
+        ax.legend(loc="lower right", fontsize=7, handlelength=2.5, frameon=True, framealpha=0.9,
+                  edgecolor="none")
         ax.set_ylim(-0.6, len(names) - 0.4)
         ax.grid(axis="y", visible=False)
     ax = axes[-1]
@@ -198,7 +203,8 @@ def sizes(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=Non
     if np.isfinite(lo):
         ax.set_xlim(lo / 2, hi * 4)
     _bytes_axis(ax)
-    ax.set_xlabel("image size on disk (log scale; median, whiskers = IQR)")
+    ax.set_xlabel("image size, log scale: bars on disk (as `docker images` shows), | compressed; "
+                  "median, whiskers = IQR")
     fig.suptitle("Image size per variant, against the article's before/after", x=0.01, ha="left",
                  fontweight="bold")
     return fig

@@ -284,19 +284,20 @@ def evaluate(run: RunData, summary: pd.DataFrame | None = None, claims: dict | N
             continue
 
         if kind == "largest_technique":
-            art = c["technique"]
+            wanted = [c["technique"]] if isinstance(c["technique"], str) else list(c["technique"])
+            art = " or ".join(wanted)
             if st.empty:
                 results.append(_untestable(c, "no working variant has a measured parent", art))
                 continue
             best = st.loc[st.groupby("app")["saved_bytes"].idxmax()]
-            uses = best["techniques"].str.split("+").map(lambda ts: c["technique"] in ts)
+            uses = best["techniques"].str.split("+").map(lambda ts: any(t in ts for t in wanted))
             shown = "; ".join(f"{r.app}: {r.variant} [{r.techniques}] saves {fmt.size(r.saved_bytes)}"
                               for r in best.itertuples())
             holds = uses.sum() * 2 > len(best)
             results.append(Result(c["id"], c["section"], c["quote"], kind, art, shown,
                                   HOLDS if holds else OFF,
                                   f"{'holds' if holds else 'does not hold'}: the biggest step uses "
-                                  f"{c['technique']} in {int(uses.sum())} of {len(best)} apps",
+                                  f"{art} in {int(uses.sum())} of {len(best)} apps",
                                   "the largest single step (variant against its parent) per app; a step often "
                                   "combines techniques, so this credits all tags of the step",
                                   float(uses.mean()), 1.0, "ratio"))
