@@ -331,3 +331,24 @@ def test_report_leads_with_findings(run, summary):
     assert "## Where the article holds and where it does not" in head
     assert "❌ “myapp   multistage" in head and "✅ “myapp   bloated" in head
     assert "not testable here" in head
+
+
+def test_malformed_claims_file_is_a_user_error(tmp_path):
+    from bench.report.claims_data import load_claims_file
+
+    bad = tmp_path / "claims.toml"
+    bad.write_text('[[claim]]\nid = "x"\nsection = "s"\nquote = "q"\nkind = "app_size"\nscenario = "node"\n')
+    with pytest.raises(UserError, match="needs `which`"):
+        load_claims_file(bad)
+    bad.write_text('[[claim]]\nid = "x"\nsection = "s"\nquote = "q"\nkind = "guess"\n')
+    with pytest.raises(UserError, match="kind 'guess'"):
+        load_claims_file(bad)
+
+
+def test_citation_file_is_valid_cff():
+    yaml = pytest.importorskip("yaml")
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0"
+    for key in ("message", "title", "authors", "version", "license"):
+        assert cff.get(key), key
+    assert all("name" in a or "family-names" in a for a in cff["authors"])
