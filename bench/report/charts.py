@@ -390,7 +390,7 @@ def _base_layer_count(layer_sizes: list[float], base_sizes: list[float]) -> int:
 def _layer_kind(detail: str, position: int, n_base: int) -> str:
     instr = detail.split(":", 1)[-1].strip()
     word = re.split(r"\s+", instr, maxsplit=1)[0].upper() if instr else ""
-    if word == "FROM" or position < n_base:
+    if word == "FROM" or position < n_base or not instr:  # no history: an imported rootfs
         return "base"
     if word in ("RUN", "COPY", "ADD"):
         return word
