@@ -4,12 +4,13 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.Executors;
-import java.util.logging.Logger;
 
 /** Starts the greeter HTTP service on the JDK's built-in server. */
 public final class Main {
     static final String APP = "java";
-    private static final Logger LOG = Logger.getLogger(Main.class.getName());
+    // System.Logger lives in java.base: without java.logging in a jlinked runtime it
+    // falls back to a plain stderr logger, so the app needs no logging module.
+    private static final System.Logger LOG = System.getLogger(Main.class.getName());
 
     private Main() {}
 
@@ -21,7 +22,7 @@ public final class Main {
         server.setExecutor(Executors.newFixedThreadPool(4));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> server.stop(1)));
         server.start();
-        LOG.info(() -> "greeter " + version + " listening on :" + port);
+        LOG.log(System.Logger.Level.INFO, () -> "greeter " + version + " listening on :" + port);
     }
 
     /** The Implementation-Version from the jar's manifest; "dev" when run from classes. */
