@@ -531,8 +531,8 @@ def test_faithfulness_verdicts_come_from_measured_rows():
     md = render(rows, cat, when="T")
     line = {r: next(l for l in md.splitlines() if l.startswith(f"| `{r}`")) for r in
             ("node:20", "debian:bookworm-slim", "golang:1.22", "python:3.12")}
-    assert "+10%" in line["node:20"] and "within +-25%" in line["node:20"]
-    assert "+100%" in line["debian:bookworm-slim"] and "**miss**" in line["debian:bookworm-slim"]
+    assert "+10.0%" in line["node:20"] and "within +-25%" in line["node:20"]
+    assert "+100.0%" in line["debian:bookworm-slim"] and "**miss**" in line["debian:bookworm-slim"]
     assert "no published size" in line["golang:1.22"]
     assert "not measured" in line["python:3.12"]
     assert "| `node:20-alpine`" not in md and "node:20-alpine" in md
@@ -569,7 +569,7 @@ def test_bases_verb_lists_without_building_and_writes_faithfulness(monkeypatch, 
     assert rows["node:20-alpine"]["reason"] == ALPINE_REASON
     assert not any(c[0] == "mmdebstrap" for c in ex.calls)
     md = out_md.read_text()
-    assert "| `debian:bookworm-slim` | slim | 12.15 |" in md and "74.5 MB" in md and "+1%" in md
+    assert "| `debian:bookworm-slim` | slim | 12.15 |" in md and "74.5 MB" in md and "+0.7%" in md
 
 
 def test_bases_verb_rejects_unknown_refs_in_local_mode(monkeypatch):

@@ -29,7 +29,8 @@ NOTES = {
                    "instead of the go.dev tarball.",
     "eclipse-temurin:17-jdk": "Debian bookworm + Debian's OpenJDK 17 (its jmods let jlink work) instead of Ubuntu jammy + "
                               "the Temurin build.",
-    "eclipse-temurin:17-jre": "Debian bookworm + Debian's OpenJDK 17 JRE instead of Ubuntu jammy + the Temurin JRE.",
+    "eclipse-temurin:17-jre": "Debian bookworm + Debian's OpenJDK 17 JRE instead of Ubuntu jammy + the Temurin JRE; "
+                              "Debian's openjdk-17-jre-headless alone declares about 189 MB installed.",
     "gcr.io/distroless/static-debian12": "Files of base-files, netbase, tzdata and the CA bundle only, as distroless.",
     "gcr.io/distroless/base-debian12": "The published figure is the article's, for the Debian 11 era `distroless/base`.",
 }
@@ -52,6 +53,12 @@ def render(rows: list[dict], catalogue: Catalogue, *, when: str | None = None) -
         "reference. A published figure of \"unknown\" means no source for it was found: bench does",
         "not guess one.",
         "",
+        "Read the verdicts with care: where no independent figure was found, the published size",
+        "is the article's own base-image table (ARTICLE.txt), i.e. the very claims",
+        "bench measures. Agreement with those rows says the stand-ins are as big as the article",
+        "assumes the real images are; it is not an independent check against Docker Hub. Each",
+        "row's source is listed under the table.",
+        "",
         f"Generated {when} by `python -m bench bases --faithfulness docs/faithfulness.md` on "
         f"{platform.machine()}; do not edit by hand.",
         "",
@@ -72,7 +79,7 @@ def render(rows: list[dict], catalogue: Catalogue, *, when: str | None = None) -
             diff, verdict = "-", "no published size"
         else:
             rel = (measured - published) / published
-            diff = f"{rel:+.0%}"
+            diff = f"{rel:+.1%}"
             if entry.kind in AIMED:
                 verdict = "within +-25%" if abs(rel) <= TOLERANCE else "**miss**"
             else:
