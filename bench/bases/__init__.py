@@ -124,7 +124,8 @@ def _resolve_hub(ref: str, entry: Entry | None, executor: Executor, progress) ->
         if entry is None:
             raise UserError(f"{ref} is not in bench's base catalogue and `docker pull {ref}` failed: "
                             "check the ref, or add it to bench/bases/catalogue.toml") from e
-        raise UserError(f"`docker pull {ref}` failed ({str(e)[-160:]}): rerun with --bases local "
+        why = ((e.completed.stderr or e.completed.stdout).strip().splitlines() or ["no output"])[-1][-200:]
+        raise UserError(f"`docker pull {ref}` failed ({why}): rerun with --bases local "
                         "to use bench's stand-in") from e
     info = _inspect(executor, ref) or {}
     digests = info.get("RepoDigests") or []
