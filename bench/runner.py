@@ -373,16 +373,26 @@ def check_engine(executor: Executor) -> None:
         raise UserError("docker buildx is missing: install the docker-buildx plugin (scripts/bootstrap-engine.sh does)")
 
 
-def cleanup(executor: Executor) -> list[str]:
-    """Remove containers and images bench made, selected by its label only."""
+def cleanup(executor: Executor, *, standins: bool = False) -> list[str]:
+    """Remove containers and images bench made, selected by its label only.
+
+    Stand-in bases (label org.bench.standin-of) take minutes to build and are reused
+    across runs, so they stay unless `standins` is set."""
     removed = []
     ids = executor.run(["docker", "ps", "-aq", "--filter", f"label={LABEL}=true"], check=False).stdout.split()
     if ids:
         executor.run(["docker", "rm", "-f", "-v", *ids], check=False)
         removed += ids
-    refs = executor.run(["docker", "images", "--filter", f"label={LABEL}=true", "--format",
-                         "{{.Repository}}:{{.Tag}}"], check=False).stdout.split()
-    refs = [r for r in refs if not r.endswith(":<none>")]
+    out = executor.run(["docker", "images", "--filter", f"label={LABEL}=true", "--format",
+                        '{{.Repository}}:{{.Tag}}\t{{.ID}}\t{{index .Labels "org.bench.standin-of"}}'],
+                       check=False).stdout
+    refs = []
+    for line in out.splitlines():
+        ref, _, rest = line.partition("\t")
+        image_id, _, standin_of = rest.partition("\t")
+        if standin_of and not standins:
+            continue
+        refs.append(image_id if ref.endswith(":<none>") else ref)
     if refs:
         executor.run(["docker", "rmi", *refs], check=False)
         removed += refs

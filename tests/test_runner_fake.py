@@ -144,3 +144,17 @@ def test_a_failing_analysis_is_recorded_and_the_run_goes_on(tmp_path, engine, mo
     for c in run.cells.values():
         assert c.status == "ok" and "analysis failed: TimeoutError: docker save timed out" in c.reason
     assert (run.frame().metric == "disk_bytes").sum() == 2
+
+
+def test_clean_selects_by_label_and_keeps_standins_unless_asked():
+    from bench.runner import cleanup
+
+    ex = FakeExecutor()
+    ex.on("docker", "ps", stdout="c1\n")
+    ex.on("docker", "images", stdout="bench/go:scratch\tsha256:a\t\nbench-standin/golang-1.22:abc\tsha256:b\tgolang:1.22\n<none>:<none>\tsha256:c\t\n")
+    ex.on("docker", "rm")
+    ex.on("docker", "rmi")
+    assert cleanup(ex) == ["c1", "bench/go:scratch", "sha256:c"]
+    assert all(f"label=org.bench.managed=true" in c for c in ex.calls if c[1] in ("ps", "images"))
+    ex.calls.clear()
+    assert "bench-standin/golang-1.22:abc" in cleanup(ex, standins=True)
