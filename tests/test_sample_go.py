@@ -179,6 +179,12 @@ class Running:
         docker("rm", "-f", self.name, check=False)
 
 
+def files_in_image(tag: str, directory: str) -> set[str]:
+    """Names directly under a directory of an image with a shell (bloated, dockerignore)."""
+    p = docker("run", "--rm", "--label", LABEL, "--network", "none", "--entrypoint", "ls", tag, "-A", directory)
+    return set(p.stdout.split())
+
+
 def disk_bytes(tag: str) -> int:
     return int(docker("image", "inspect", "-f", "{{.Size}}", tag).stdout.strip())
 
@@ -251,6 +257,12 @@ def test_go_variant_builds_and_serves(go_app, variant):
                 assert berlin[0] == 400, berlin
             else:
                 assert berlin[0] == 200 and json.loads(berlin[1])["zone"] == "Europe/Berlin", berlin
+        if variant in ("bloated", "dockerignore"):
+            # Dockerfile.dockerignore beside the Dockerfile is honoured with -f and src/ as context.
+            shipped = files_in_image(tag, "/src")
+            assert {"main.go", "go.mod"} <= shipped
+            clutter = {"README.md", "docs", ".vscode", "handlers_test.go", "Makefile"}
+            assert clutter <= shipped if variant == "bloated" else not clutter & shipped, shipped
         size = disk_bytes(tag)
         print(f"go/{variant}: {size} bytes on disk")
         if variant == "optimized":

@@ -21,6 +21,7 @@ from tests.test_sample_go import (
     build_variant,
     check_metadata,
     disk_bytes,
+    files_in_image,
     hadolint_findings,
     remove_image,
 )
@@ -168,6 +169,14 @@ def test_java_variant_builds_and_serves(java_app, variant, tmp_path):
             assert status == 200 and json.loads(body) == {"app": "java", "version": "1.4.2"}
             status, body = c.get("/greet?name=Ada")
             assert status == 200 and json.loads(body) == {"greeting": "Hello, Ada!"}
+        if variant in ("bloated", "dockerignore"):
+            # Dockerfile.dockerignore beside the Dockerfile is honoured with -f and src/ as context.
+            shipped = files_in_image(tag, "/app")
+            assert {"manifest.txt", "src", "build"} <= shipped
+            clutter = {"README.md", "docs", ".vscode", "out", "build.sh"}
+            assert clutter <= shipped if variant == "bloated" else not clutter & shipped, shipped
+            tests_shipped = "test" in files_in_image(tag, "/app/src")
+            assert tests_shipped == (variant == "bloated")
         size = disk_bytes(tag)
         print(f"java/{variant}: {size} bytes on disk")
         if variant == "optimized":
