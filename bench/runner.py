@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -32,6 +33,10 @@ from bench.store import Cell as StoredCell
 from bench.store import Run, Sample
 
 log = logging.getLogger("bench.runner")
+
+_NETWORK_FLAKE = re.compile(
+    r"EAI_AGAIN|ETIMEDOUT|ECONNRESET|Temporary failure in name resolution|Could not resolve|"
+    r"Read timed out|Connection timed out|TLS handshake timeout|i/o timeout", re.I)
 
 WORK_DIR = Path(os.environ.get("BENCH_WORK_DIR", Path.home() / ".cache" / "bench" / "work"))
 
@@ -104,6 +109,7 @@ class Runner:
     _contexts: dict = field(default_factory=dict)
     _resolved: dict = field(default_factory=dict)
     _registry: object = None
+    _retried: list = field(default_factory=list)
     _cold: object = None
 
     # -- the whole plan ---------------------------------------------------------------------
@@ -179,6 +185,7 @@ class Runner:
         except UserError as e:
             stored.status, stored.reason = "failed", str(e)
             return stored
+        self._retried = []
         try:
             samples += self._builds(cell, ctx, build_contexts)
             tag = image_tag(app.name, v.name)
@@ -203,6 +210,9 @@ class Runner:
             if cell.analyze:
                 samples += self._optional("analysis", stored, lambda: self._analyze(cell, tag))
             stored.status = "ok"
+            if self._retried:
+                note = "; ".join(self._retried)
+                stored.reason = f"{stored.reason}; {note}" if stored.reason else note
         except BuildFailed as e:
             stored.status, stored.reason = "failed", str(e)
         except DockerError as e:
@@ -312,9 +322,18 @@ class Runner:
 
         def build(scenario: str, rep: int):
             self.reporter.step(f"{cell.key}: {scenario} build {rep + 1}/{cell.repeat}")
-            return run_build(self.executor, scenario=scenario, repetition=rep, context=ctx,
-                             dockerfile=v.dockerfile, tag=tag, build_contexts=build_contexts,
-                             target=v.target, labels=labels)
+            kw = dict(scenario=scenario, repetition=rep, context=ctx, dockerfile=v.dockerfile, tag=tag,
+                      build_contexts=build_contexts, target=v.target, labels=labels)
+            try:
+                return run_build(self.executor, **kw)
+            except BuildFailed as e:
+                if not _NETWORK_FLAKE.search(str(e)):
+                    raise
+                # A package registry that did not answer is not the Dockerfile's fault: one
+                # retry, and the cell says so. The failed attempt's time is not a sample.
+                log.warning("%s: %s build hit a network error, retrying once: %s", cell.key, scenario, e)
+                self._retried.append(f"{scenario} build {rep + 1} retried after a network error")
+                return run_build(self.executor, **kw)
 
         samples: list[Sample] = []
         for w in range(cell.warmup):

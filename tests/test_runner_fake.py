@@ -158,3 +158,24 @@ def test_clean_selects_by_label_and_keeps_standins_unless_asked():
     assert all(f"label=org.bench.managed=true" in c for c in ex.calls if c[1] in ("ps", "images"))
     ex.calls.clear()
     assert "bench-standin/golang-1.22:abc" in cleanup(ex, standins=True)
+
+
+def test_a_network_flake_is_retried_once_and_noted(tmp_path, engine, monkeypatch):
+    flaky = '{"vertexes":[{"digest":"x","name":"[2/3] RUN npm ci","error":"npm ERR! getaddrinfo EAI_AGAIN registry"}]}'
+    seen = {"n": 0}
+    good = (FIX / "rawjson" / "cold_scratch.rawjson").read_text()
+
+    def build(argv):
+        seen["n"] += 1
+        return (1, "", flaky) if seen["n"] == 1 else (0, "", good)
+
+    engine.responses[("docker", "buildx", "build")] = build
+    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    apps = load_apps(_app_dir(tmp_path))
+    plan = make_plan([(apps[0], apps[0].variants[0])], profile="quick", push_pull=False, analyze=False)
+    run = Run.create(tmp_path / "results", {})
+    Runner(engine, run, plan).execute()
+    (cell,) = run.cells.values()
+    assert cell.status == "ok" and "cold build 1 retried after a network error" in cell.reason
+    assert len(run.frame().query("metric == 'build_wall_seconds' and scenario == 'cold'")) == 1
