@@ -336,6 +336,7 @@ class Runner:
                 return run_build(self.executor, **kw)
 
         samples: list[Sample] = []
+        edited_images: list[str] = []
         for w in range(cell.warmup):
             build("warmup", w)
         for rep in range(cell.repeat):
@@ -347,9 +348,16 @@ class Runner:
                 # A fresh line each time, so no earlier edit build can be reused from cache.
                 line = f"{app.edit.append} {self.run.run_id} {v.name} {rep}"
                 with edited(ctx / app.edit.file, line):
-                    samples += build("edit", rep).samples(app.name, v.name)
+                    result = build("edit", rep)
+                samples += result.samples(app.name, v.name)
+                if result.image_digest:
+                    edited_images.append(result.image_digest)
         if "edit" in cell.scenarios and app.edit:
-            build("restore", 0)  # the tag points at the unedited image again (from cache)
+            restored = build("restore", 0)  # the tag points at the unedited image again (from cache)
+            # The edit builds' images are now untagged; they are bench's, so remove them.
+            stale = [d for d in edited_images if d != restored.image_digest]
+            if stale:
+                self.executor.run(["docker", "rmi", *stale], check=False)
         return samples
 
     def _push_pull(self, cell: Cell, tag: str, registry, cold) -> list[Sample]:
