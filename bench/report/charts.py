@@ -194,8 +194,9 @@ def sizes(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=Non
                 ax.axvline(sc[key], color="black", lw=1, ls=style,
                            label=f"article's {key}: {fmt.size(sc[key])}")
                 lo, hi = min(lo, sc[key]), max(hi, sc[key])
-        ax.legend(loc="lower right", fontsize=7, handlelength=2.5, frameon=True, framealpha=0.9,
-                  edgecolor="none")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="lower right", fontsize=7, handlelength=2.5, frameon=True, framealpha=0.9,
+                      edgecolor="none")
         ax.set_ylim(-0.6, len(names) - 0.4)
         ax.grid(axis="y", visible=False)
     ax = axes[-1]
