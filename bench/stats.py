@@ -1,4 +1,7 @@
-"""Summaries computed from raw samples: median, IQR, coefficient of variation."""
+"""Summaries computed from raw samples: median, IQR, coefficient of variation.
+
+One sample list at a time; bench/report/stats.py does the same per group of a DataFrame
+with the same definitions (inclusive quartiles, sample stdev / mean, 10% limit)."""
 
 from __future__ import annotations
 
@@ -39,22 +42,3 @@ def summarize(values) -> Summary:
         return Summary(1, xs[0], xs[0], xs[0], xs[0], 0.0)
     q = statistics.quantiles(xs, n=4, method="inclusive")
     return Summary(n, statistics.median(xs), q[0], q[2], statistics.fmean(xs), statistics.stdev(xs))
-
-
-def unstable_hint(metric: str, s: Summary) -> str:
-    return (
-        f"{metric}: CV {s.cv:.0%} over {s.n} samples; the machine was probably busy. "
-        "Rerun with more --repeat, or on an idle machine."
-    )
-
-
-def summarize_frame(df, by=("app", "variant", "scenario", "metric", "profile", "detail")):
-    """One row per cell and metric: n, median, q1, q3, iqr, cv, unstable."""
-    import pandas as pd
-
-    rows = []
-    for key, g in df.groupby(list(by), dropna=False, sort=False):
-        s = summarize(g["value"])
-        rows.append({**dict(zip(by, key)), "unit": g["unit"].iloc[0], "n": s.n, "median": s.median,
-                     "q1": s.q1, "q3": s.q3, "iqr": s.iqr, "cv": s.cv, "unstable": s.unstable})
-    return pd.DataFrame(rows)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-CV_LIMIT = 0.10
+from bench.stats import CV_WARN as CV_LIMIT  # one limit for the runner and the report
 KEYS = ["app", "variant", "scenario", "metric", "profile", "detail"]
 
 # Metrics whose spread matters to a conclusion. Per-step timings of sub-second steps and
