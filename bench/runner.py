@@ -35,7 +35,8 @@ from bench.store import Run, Sample
 log = logging.getLogger("bench.runner")
 
 _NETWORK_FLAKE = re.compile(
-    r"EAI_AGAIN|ETIMEDOUT|ECONNRESET|Temporary failure in name resolution|Could not resolve|"
+    r"EAI_AGAIN|ETIMEDOUT|ECONNRESET|Temporary failure (?:in name resolution|resolving)|Could not resolve|"
+    r"Could not connect to|Failed to fetch|Connection refused|Network is unreachable|"
     r"Read timed out|Connection timed out|TLS handshake timeout|i/o timeout", re.I)
 
 WORK_DIR = Path(os.environ.get("BENCH_WORK_DIR", Path.home() / ".cache" / "bench" / "work"))
@@ -106,6 +107,7 @@ class Runner:
     bases_mode: str = "auto"
     reporter: Reporter = field(default_factory=Reporter)
     resume: bool = False
+    retry_failed: bool = False  # with resume: measure failed cells again
     _contexts: dict = field(default_factory=dict)
     _resolved: dict = field(default_factory=dict)
     _registry: object = None
@@ -144,7 +146,8 @@ class Runner:
 
     def _finished(self, cell: Cell) -> bool:
         c = self.run.cells.get(cell.key)
-        return bool(self.resume and c and c.status in ("ok", "failed", "skipped"))
+        done = ("ok", "skipped") if self.retry_failed else ("ok", "failed", "skipped")
+        return bool(self.resume and c and c.status in done)
 
     def _start_registry(self, stack: ExitStack):
         try:

@@ -179,3 +179,29 @@ def test_a_network_flake_is_retried_once_and_noted(tmp_path, engine, monkeypatch
     (cell,) = run.cells.values()
     assert cell.status == "ok" and "cold build 1 retried after a network error" in cell.reason
     assert len(run.frame().query("metric == 'build_wall_seconds' and scenario == 'cold'")) == 1
+
+
+def test_resume_with_retry_failed_measures_failed_cells_again(tmp_path, engine, monkeypatch):
+    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    apps = load_apps(_app_dir(tmp_path))
+    plan = make_plan([(apps[0], v) for v in apps[0].variants], profile="quick", push_pull=False, analyze=False)
+    run = Run.create(tmp_path / "results", {})
+    Runner(engine, run, plan).execute()
+    run.cells["demo/bloated"].status = "failed"
+    run.metadata["complete"] = False
+    run.save()
+    first = len(engine.calls)
+    Runner(engine, Run.open(run.folder), plan, resume=True).execute()
+    assert not [c for c in engine.calls[first:] if c[:3] == ("docker", "buildx", "build")]
+    again = Run.open(run.folder)
+    Runner(engine, again, plan, resume=True, retry_failed=True).execute()
+    tags = {c[c.index("-t") + 1] for c in engine.calls[first:] if c[:3] == ("docker", "buildx", "build")}
+    assert tags == {"bench/demo:bloated"} and again.cells["demo/bloated"].status == "ok"
+
+
+def test_retry_failed_without_resume_is_a_user_error(capsys):
+    from bench.cli import main
+
+    assert main(["run", "--retry-failed", "--only", "go/scratch"]) == 1
+    assert "--retry-failed goes with --resume" in capsys.readouterr().err

@@ -29,6 +29,8 @@ def add_arguments(p):
                    help="hub: pull real bases; local: build stand-ins; auto: hub when a registry answers")
     p.add_argument("--resume", nargs="?", const="", metavar="RUN",
                    help="continue the newest (or the named) interrupted run without redoing finished cells")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="with --resume: measure the cells that failed again (e.g. after a network error)")
     p.add_argument("--results", type=Path, default=RESULTS_DIR, help="results directory (default: results/)")
 
 
@@ -40,6 +42,8 @@ def run(args) -> int:
     from bench import metadata as md
     from bench.runner import Runner, check_engine
 
+    if args.retry_failed and args.resume is None:
+        raise UserError("--retry-failed goes with --resume: name the run whose failed cells to measure again")
     apps = load_apps(args.apps)
     pairs = select(apps, args.only)
     plan = make_plan(
@@ -74,7 +78,8 @@ def run(args) -> int:
     from bench.commands._progress import RichReporter
 
     with RichReporter(len(plan.cells)) as reporter:
-        runner = Runner(ex, run_, plan, bases_mode=args.bases, reporter=reporter, resume=args.resume is not None)
+        runner = Runner(ex, run_, plan, bases_mode=args.bases, reporter=reporter, resume=args.resume is not None,
+                        retry_failed=args.retry_failed)
         runner.execute()
     from bench.commands._summary import print_summary
 

@@ -70,7 +70,10 @@ def run_build(
         progress = parse_rawjson(done.stderr)
         if done.returncode != 0:
             why = progress.errors[-1] if progress.errors else (done.stderr.strip().splitlines() or ["?"])[-1]
-            raise BuildFailed(f"{dockerfile} does not build ({scenario}): {why[:300]}")
+            # The step's own output says why (apt, npm, pip): keep its last lines.
+            tail = " | ".join(l.strip() for l in progress.logs_tail.strip().splitlines()[-3:] if l.strip())
+            raise BuildFailed(f"{dockerfile} does not build ({scenario}): {why[:300]}"
+                              + (f" -- last output: {tail[-400:]}" if tail else ""))
         digest = ""
         if meta.is_file():
             import json
