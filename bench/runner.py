@@ -254,7 +254,7 @@ class Runner:
             self._resolved.update(resolve(missing, self.bases_mode, executor=self.executor))
             self._record_bases(missing)
         res = [self._resolved[r] for r in stored.bases]
-        stored.bases_resolved = [r.image_id or r.image for r in res]
+        stored.bases_resolved = [r.image_id or r.image or "unavailable" for r in res]
         stored.standin = any(r.standin for r in res)
         unavailable = [r for r in res if not r.available]
         if unavailable:

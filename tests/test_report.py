@@ -352,3 +352,16 @@ def test_citation_file_is_valid_cff():
     for key in ("message", "title", "authors", "version", "license"):
         assert cff.get(key), key
     assert all("name" in a or "family-names" in a for a in cff["authors"])
+
+
+def test_a_skipped_cell_whose_base_resolved_to_nothing_still_loads(tmp_path):
+    from bench.store import Cell, Run
+
+    run = Run.create(tmp_path, {"run_id": "R"})
+    run.set_cell(Cell(app="go", variant="alpine", techniques=["alpine"], parent="multistage", summary="",
+                      bases=["golang:1.22-alpine"], bases_resolved=[None], standin=True, status="skipped",
+                      reason="golang:1.22-alpine: no Alpine package source is reachable here"))
+    run.save()
+    cells = load_run(run.folder).cells
+    row = cells[cells.variant == "alpine"].iloc[0]
+    assert row.status == "skipped" and row.bases_resolved == "unavailable"

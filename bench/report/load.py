@@ -141,8 +141,9 @@ def cells_frame(run: Run) -> pd.DataFrame:
         rows.append({
             "app": c.app, "variant": c.variant, "status": c.status, "reason": c.reason or "",
             "techniques": "+".join(c.techniques or []), "parent": c.parent or "",
-            "summary": c.summary or "", "bases": ";".join(c.bases or []),
-            "bases_resolved": ";".join(c.bases_resolved or []), "standin": bool(c.standin),
+            "summary": c.summary or "", "bases": ";".join(b or "" for b in c.bases or []),
+            # an unavailable base (Alpine offline) resolved to nothing
+            "bases_resolved": ";".join(b or "unavailable" for b in c.bases_resolved or []), "standin": bool(c.standin),
             "smoke_ok": c.smoke_ok,
         })
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
