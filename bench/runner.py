@@ -141,7 +141,16 @@ class Runner:
                 self.run.set_cell(stored)
                 self.run.save()
                 self.reporter.cell_done(stored)
-        self.run.finish()
+        # Complete only when every cell ever planned for this run (a resumed run may have
+        # been given a smaller or larger --only) has been measured, failed or skipped.
+        planned = self.run.metadata.get("plan", {}).get("cells") or [c.key for c in self.plan.cells]
+        missing = [k for k in planned if self.run.cells.get(k) is None or self.run.cells[k].status == "pending"]
+        if missing:
+            self.run.metadata["missing_cells"] = missing
+            self.run.save()
+        else:
+            self.run.metadata.pop("missing_cells", None)
+            self.run.finish()
         return self.run
 
     def _finished(self, cell: Cell) -> bool:

@@ -205,3 +205,17 @@ def test_retry_failed_without_resume_is_a_user_error(capsys):
 
     assert main(["run", "--retry-failed", "--only", "go/scratch"]) == 1
     assert "--retry-failed goes with --resume" in capsys.readouterr().err
+
+
+def test_a_run_is_complete_only_when_every_planned_cell_is_done(tmp_path, engine, monkeypatch):
+    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    apps = load_apps(_app_dir(tmp_path))
+    pairs = [(apps[0], v) for v in apps[0].variants]
+    run = Run.create(tmp_path / "results", {"plan": {"cells": ["demo/bloated", "demo/scratch"]}})
+    Runner(engine, run, make_plan(pairs[:1], profile="quick", push_pull=False, analyze=False)).execute()
+    assert not run.metadata["complete"] and run.metadata["missing_cells"] == ["demo/scratch"]
+    assert not (tmp_path / "results" / "latest").exists()
+    Runner(engine, run, make_plan(pairs, profile="quick", push_pull=False, analyze=False), resume=True).execute()
+    assert run.metadata["complete"] and "missing_cells" not in run.metadata
+    assert (tmp_path / "results" / "latest").read_text().strip() == run.run_id
