@@ -216,7 +216,9 @@ def render(run: RunData, chart_prefix: str, *, summary: pd.DataFrame | None = No
         p.append("> [!CAUTION]\n> **SYNTHETIC FIXTURE — NOT MEASUREMENTS.** Every number below was made up "
                  "by a test fixture generator. Do not cite anything from this report.\n\n")
     if not run.provenance.complete:
-        p.append("> [!WARNING]\n> This run is **incomplete**: some cells were not measured.\n\n")
+        missing = run.metadata.get("missing_cells") or []
+        listed = f" Not measured: {', '.join(f'`{k}`' for k in missing)}." if missing else ""
+        p.append(f"> [!WARNING]\n> This run is **incomplete**: some cells were not measured.{listed}\n\n")
     p.append("This report reproduces the comparison of *How to Reduce Docker Image Size: Multi-Stage Builds and "
              "Best Practices (2026)* from measurements, and says where the article holds and where it does not.\n\n")
     p.append(provenance_block(run) + "\n")
