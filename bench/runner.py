@@ -170,7 +170,7 @@ class Runner:
             registry = stack.enter_context(LocalRegistry())
             cold = stack.enter_context(ColdEngine())
         except UserError:
-            raise
+            raise  # already one line that says what to do
         except Exception as e:  # noqa: BLE001
             raise UserError(f"could not start the local registry or cold-pull engine: {e}; "
                             "run `python -m bench doctor`, or rerun with --no-push")

