@@ -14,7 +14,6 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -175,8 +175,6 @@ class Run:
         self.rows = [r for r in self.rows if (r["app"], r["variant"]) != (cell.app, cell.variant)]
 
     def save(self) -> None:
-        import pandas as pd
-
         self.metadata["updated_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         _atomic_write(
             self.folder / "metadata.json",

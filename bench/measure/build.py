@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.engine.buildx import BuildProgress, build_argv, parse_rawjson
-from bench.engine.executor import Completed, DockerError, Executor
+from bench.engine.executor import Completed, Executor
 from bench.errors import UserError
 from bench.store import Sample
 
