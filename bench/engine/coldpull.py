@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from bench.engine.executor import Completed, DockerError, Executor, default_executor
-from bench.engine.registry import _LIVE, MAX_ROOT_CHARS, sigterm_raises, work_root
+from bench.engine.registry import _LIVE, MAX_ROOT_CHARS, ManagedDaemon, work_root
 from bench.errors import UserError
 
 log = logging.getLogger("bench.engine.coldpull")
@@ -78,7 +78,7 @@ def dockerd_argv(
     return argv
 
 
-class ColdEngine:
+class ColdEngine(ManagedDaemon):
     def __init__(
         self,
         *,
@@ -116,20 +116,7 @@ class ColdEngine:
     def docker(self, *args: str, check: bool = True, timeout: float | None = None) -> Completed:
         return self.executor.run(["docker", "-H", self.host, *args], check=check, timeout=timeout)
 
-    # -- lifecycle ---------------------------------------------------------------------------
-    def __enter__(self) -> "ColdEngine":
-        self._guard = contextlib.ExitStack()
-        self._guard.enter_context(sigterm_raises())
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
+    # -- lifecycle: __enter__/__exit__ come from ManagedDaemon ------------------------------
     def start(self) -> "ColdEngine":
         if shutil.which(self.dockerd) is None:
             raise UserError(f"{self.dockerd} is not on PATH: run `sudo scripts/bootstrap-engine.sh` to install the engine")

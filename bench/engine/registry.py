@@ -120,7 +120,25 @@ http:
 """
 
 
-class LocalRegistry:
+class ManagedDaemon:
+    """A process bench starts and must stop: `with` starts it, and leaving the block (also
+    by Ctrl-C or SIGTERM, see sigterm_raises) closes it. Subclasses define start/close."""
+
+    def __enter__(self):
+        self._guard = contextlib.ExitStack()
+        self._guard.enter_context(sigterm_raises())
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class LocalRegistry(ManagedDaemon):
     def __init__(
         self,
         *,
@@ -155,20 +173,7 @@ class LocalRegistry:
         assert self.dir is not None
         return self.dir / "storage"
 
-    # -- lifecycle ---------------------------------------------------------------------------
-    def __enter__(self) -> "LocalRegistry":
-        self._guard = contextlib.ExitStack()
-        self._guard.enter_context(sigterm_raises())
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
+    # -- lifecycle: __enter__/__exit__ come from ManagedDaemon ------------------------------
     def start(self) -> "LocalRegistry":
         if not (os.path.isfile(self.binary) and os.access(self.binary, os.X_OK)):
             raise UserError(
