@@ -14,8 +14,10 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -52,6 +54,10 @@ class Reporter:
     cell_started: Callable[[str, int, int], None] = lambda key, i, n: None
     step: Callable[[str], None] = lambda text: None
     cell_done: Callable[[StoredCell], None] = lambda cell: None
+
+
+def _utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @contextmanager
@@ -130,16 +136,26 @@ class Runner:
             if needs_registry:
                 registry, cold = self._start_registry(stack)
             self._registry, self._cold = registry, cold
-            for i, cell in enumerate(self.plan.cells, 1):
-                self.reporter.cell_started(cell.key, i, len(self.plan.cells))
-                if self._finished(cell):
-                    continue
-                load0 = os.getloadavg()[0]
-                stored = self._measure_cell(cell, registry, cold)
-                stored.loadavg = [round(load0, 2), round(os.getloadavg()[0], 2)]
-                self.run.set_cell(stored)
+            # Each invocation (the first and every --resume) is one segment: the run's wall
+            # time is their sum, whatever happened between them.
+            segment = {"started_utc": _utcnow(), "ended_utc": None, "cells": 0}
+            self.run.metadata.setdefault("segments", []).append(segment)
+            try:
+                for i, cell in enumerate(self.plan.cells, 1):
+                    self.reporter.cell_started(cell.key, i, len(self.plan.cells))
+                    if self._finished(cell):
+                        continue
+                    load0, t0, started = os.getloadavg()[0], time.perf_counter(), _utcnow()
+                    stored = self._measure_cell(cell, registry, cold)
+                    stored.loadavg = [round(load0, 2), round(os.getloadavg()[0], 2)]
+                    stored.started_utc, stored.seconds = started, round(time.perf_counter() - t0, 1)
+                    segment["cells"] += 1
+                    self.run.set_cell(stored)
+                    self.run.save()
+                    self.reporter.cell_done(stored)
+            finally:
+                segment["ended_utc"] = _utcnow()
                 self.run.save()
-                self.reporter.cell_done(stored)
         # Complete only when every cell ever planned for this run (a resumed run may have
         # been given a smaller or larger --only) has been measured, failed or skipped.
         planned = self.run.metadata.get("plan", {}).get("cells") or [c.key for c in self.plan.cells]

@@ -76,6 +76,9 @@ class Cell:
     smoke_ok: bool | None = None
     # 1-minute load average when the cell started and ended: a busy machine explains noise.
     loadavg: list[float] = field(default_factory=list)
+    # When the cell's measurement started (UTC) and how long it took, all steps included.
+    started_utc: str = ""
+    seconds: float | None = None
 
     @property
     def key(self) -> str:

@@ -219,3 +219,68 @@ def test_a_run_is_complete_only_when_every_planned_cell_is_done(tmp_path, engine
     Runner(engine, run, make_plan(pairs, profile="quick", push_pull=False, analyze=False), resume=True).execute()
     assert run.metadata["complete"] and "missing_cells" not in run.metadata
     assert (tmp_path / "results" / "latest").read_text().strip() == run.run_id
+
+
+def test_cells_carry_their_start_and_duration_and_each_invocation_is_a_segment(tmp_path, engine, monkeypatch):
+    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    apps = load_apps(_app_dir(tmp_path))
+    pairs = [(apps[0], v) for v in apps[0].variants]
+    interrupted = {"n": 0}
+    real = runner_mod.run_build
+
+    def build(executor, **kw):  # Ctrl-C during the second cell's first build
+        if kw["tag"] == "bench/demo:scratch" and not interrupted["n"]:
+            interrupted["n"] += 1
+            raise KeyboardInterrupt
+        return real(executor, **kw)
+
+    monkeypatch.setattr(runner_mod, "run_build", build)
+    plan = make_plan(pairs, profile="quick", push_pull=False, analyze=False)
+    run = Run.create(tmp_path / "results", {"plan": {"cells": [k for k in ("demo/bloated", "demo/scratch")]}})
+    with pytest.raises(KeyboardInterrupt):
+        Runner(engine, run, plan).execute()
+    saved = Run.open(run.folder)
+    assert set(saved.cells) == {"demo/bloated"}  # nothing half-measured is stored
+    [seg] = saved.metadata["segments"]
+    assert seg["cells"] == 1 and seg["ended_utc"] >= seg["started_utc"]
+    Runner(engine, saved, plan, resume=True).execute()
+    again = Run.open(run.folder)
+    assert again.metadata["complete"] and [s["cells"] for s in again.metadata["segments"]] == [1, 1]
+    for c in again.cells.values():
+        assert c.started_utc.startswith("20") and c.seconds is not None and c.seconds >= 0
+
+
+def _resume_args(**kw):
+    import argparse
+
+    from bench.commands import run as run_cmd
+
+    p = argparse.ArgumentParser()
+    run_cmd.add_arguments(p)
+    return run_cmd, p.parse_args(kw.get("argv", []))
+
+
+def test_resume_measures_the_rest_with_the_runs_own_settings():
+    run_cmd, args = _resume_args(argv=["--resume", "R"])
+    stored = {"run_id": "R", "profile": "quick",
+              "plan": {"repeat": 1, "scenarios": ["cold"], "pull_profiles": ["loopback", "150mbit"]}}
+    s = run_cmd._settings(args, stored)
+    assert s["profile"] == "quick" and s["repeat"] == 1
+    assert s["scenarios"] == ("cold",) and s["pull_profiles"] == ("loopback", "150mbit")
+
+
+def test_resume_with_a_different_setting_is_one_user_error():
+    from bench.errors import UserError
+
+    run_cmd, args = _resume_args(argv=["--resume", "R", "--profile", "standard"])
+    with pytest.raises(UserError, match="profile quick; resume it without --profile"):
+        run_cmd._settings(args, {"run_id": "R", "profile": "quick", "plan": {"repeat": 1}})
+    run_cmd, args = _resume_args(argv=["--resume", "R", "--repeat", "3", "--profile", "quick"])
+    with pytest.raises(UserError, match="repeat 1"):
+        run_cmd._settings(args, {"run_id": "R", "profile": "quick", "plan": {"repeat": 1}})
+
+
+def test_a_new_run_defaults_to_the_standard_profile():
+    run_cmd, args = _resume_args()
+    assert run_cmd._settings(args, None)["profile"] == "standard"

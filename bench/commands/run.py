@@ -17,8 +17,9 @@ def add_arguments(p):
     p.add_argument("--only", action="append", metavar="APP[/VARIANT]",
                    help="measure only these (repeatable, comma-separated)")
     p.add_argument("--apps", type=Path, help="a directory laid out like sample_apps/ (default: the bundled apps)")
-    p.add_argument("--profile", choices=list(PROFILES), default="standard",
-                   help="quick: 1 repetition, loopback pulls; standard: 3 repetitions, all bandwidth profiles; full: 5 + warmup")
+    p.add_argument("--profile", choices=list(PROFILES), default=None,
+                   help="quick: 1 repetition, loopback pulls; standard (default): 3 repetitions, all bandwidth "
+                        "profiles; full: 5 + warmup")
     p.add_argument("--repeat", type=int, help="repetitions per scenario (overrides the profile)")
     p.add_argument("--warmup", type=int, help="unrecorded builds before measuring (overrides the profile)")
     p.add_argument("--scenarios", help=f"comma-separated subset of {','.join(SCENARIOS)}")
@@ -38,6 +39,36 @@ def _csv(s):
     return tuple(x.strip() for x in s.split(",") if x.strip()) if s else None
 
 
+def _settings(args, stored: dict | None) -> dict:
+    """The plan's settings: from the flags for a new run; from the run itself on --resume,
+    so every cell of one run is measured the same way (a flag that disagrees is an error)."""
+    asked = dict(
+        profile=args.profile, repeat=args.repeat, warmup=args.warmup,
+        scenarios=_csv(args.scenarios), pull_profiles=_csv(args.pull_profiles),
+        analyze=False if args.no_analyze else None, push_pull=False if args.no_push else None,
+    )
+    if stored is None:
+        return {**asked, "profile": args.profile or "standard"}
+    plan = stored.get("plan", {})
+    kept = dict(
+        profile=stored.get("profile", "standard"), repeat=plan.get("repeat"), warmup=plan.get("warmup"),
+        scenarios=tuple(plan["scenarios"]) if "scenarios" in plan else None,
+        pull_profiles=tuple(plan["pull_profiles"]) if "pull_profiles" in plan else None,
+        analyze=plan.get("analyze"), push_pull=plan.get("push_pull"),
+    )
+    flags = {"profile": "--profile", "repeat": "--repeat", "warmup": "--warmup", "scenarios": "--scenarios",
+             "pull_profiles": "--pull-profiles", "analyze": "--no-analyze", "push_pull": "--no-push"}
+    for k, v in asked.items():
+        if v is not None and kept[k] is not None and v != kept[k]:
+            raise UserError(f"run {stored.get('run_id')} was measured with {k.replace('_', ' ')} "
+                            f"{_show(kept[k])}; resume it without {flags[k]} (or start a new run)")
+    return {k: kept[k] if kept[k] is not None else v for k, v in asked.items()}
+
+
+def _show(v) -> str:
+    return ",".join(v) if isinstance(v, tuple) else str(v)
+
+
 def run(args) -> int:
     from bench import metadata as md
     from bench.runner import Runner, check_engine
@@ -46,20 +77,18 @@ def run(args) -> int:
         raise UserError("--retry-failed goes with --resume: name the run whose failed cells to measure again")
     apps = load_apps(args.apps)
     pairs = select(apps, args.only)
-    plan = make_plan(
-        pairs, profile=args.profile, repeat=args.repeat, warmup=args.warmup,
-        scenarios=_csv(args.scenarios), pull_profiles=_csv(args.pull_profiles),
-        analyze=False if args.no_analyze else None, push_pull=False if args.no_push else None,
-    )
-    ex = default_executor()
-    check_engine(ex)
-    argv = sys.argv[1:]
+    run_ = None
     if args.resume is not None:
-        folder = find_run(args.results, args.resume or None, complete=False)
-        run_ = Run.open(folder)
+        run_ = Run.open(find_run(args.results, args.resume or None, complete=False))
         if run_.metadata.get("complete"):
             print(f"run {run_.run_id} is already complete; nothing to resume")
             return 0
+    settings = _settings(args, run_.metadata if run_ else None)
+    plan = make_plan(pairs, **settings)
+    ex = default_executor()
+    check_engine(ex)
+    argv = sys.argv[1:]
+    if run_ is not None:
         print(f"resuming run {run_.run_id}")
         # A resumed run may also be extended: the plan is the union of both.
         old = run_.metadata.setdefault("plan", {}).get("cells", [])
@@ -69,8 +98,11 @@ def run(args) -> int:
     else:
         meta = md.collect(ex, profile=plan.profile.name, argv=argv, bases_mode=args.bases,
                           plan={"cells": [c.key for c in plan.cells], "repeat": plan.cells[0].repeat if plan.cells else 0,
+                                "warmup": plan.cells[0].warmup if plan.cells else 0,
                                 "scenarios": list(plan.cells[0].scenarios) if plan.cells else [],
-                                "pull_profiles": list(plan.cells[0].pull_profiles) if plan.cells else []},
+                                "pull_profiles": list(plan.cells[0].pull_profiles) if plan.cells else [],
+                                "push_pull": plan.cells[0].push_pull if plan.cells else True,
+                                "analyze": plan.cells[0].analyze if plan.cells else True},
                           apps_dir=str(args.apps or "sample_apps"))
         run_ = Run.create(args.results, meta)
     print(f"run {run_.run_id}: {plan.describe()} -> {run_.folder}")
