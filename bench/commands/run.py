@@ -95,6 +95,8 @@ def run(args) -> int:
         run_.metadata["plan"]["cells"] = old + [c.key for c in plan.cells if c.key not in old]
         run_.metadata.setdefault("resumed_utc", []).append(
             datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        # The code that measures the rest: a resumed run may be measured by a newer commit.
+        run_.metadata.setdefault("resumed_with", []).append(md.bench_info())
     else:
         meta = md.collect(ex, profile=plan.profile.name, argv=argv, bases_mode=args.bases,
                           plan={"cells": [c.key for c in plan.cells], "repeat": plan.cells[0].repeat if plan.cells else 0,
