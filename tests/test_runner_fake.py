@@ -284,3 +284,10 @@ def test_resume_with_a_different_setting_is_one_user_error():
 def test_a_new_run_defaults_to_the_standard_profile():
     run_cmd, args = _resume_args()
     assert run_cmd._settings(args, None)["profile"] == "standard"
+
+
+def test_resume_of_a_run_that_did_not_record_its_profile_takes_the_flag():
+    run_cmd, args = _resume_args(argv=["--resume", "R", "--profile", "quick"])
+    assert run_cmd._settings(args, {"run_id": "R", "plan": {}})["profile"] == "quick"
+    run_cmd, args = _resume_args(argv=["--resume", "R"])
+    assert run_cmd._settings(args, {"run_id": "R", "plan": {}})["profile"] == "standard"

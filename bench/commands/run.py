@@ -51,7 +51,7 @@ def _settings(args, stored: dict | None) -> dict:
         return {**asked, "profile": args.profile or "standard"}
     plan = stored.get("plan", {})
     kept = dict(
-        profile=stored.get("profile", "standard"), repeat=plan.get("repeat"), warmup=plan.get("warmup"),
+        profile=stored.get("profile"), repeat=plan.get("repeat"), warmup=plan.get("warmup"),
         scenarios=tuple(plan["scenarios"]) if "scenarios" in plan else None,
         pull_profiles=tuple(plan["pull_profiles"]) if "pull_profiles" in plan else None,
         analyze=plan.get("analyze"), push_pull=plan.get("push_pull"),
@@ -62,7 +62,8 @@ def _settings(args, stored: dict | None) -> dict:
         if v is not None and kept[k] is not None and v != kept[k]:
             raise UserError(f"run {stored.get('run_id')} was measured with {k.replace('_', ' ')} "
                             f"{_show(kept[k])}; resume it without {flags[k]} (or start a new run)")
-    return {k: kept[k] if kept[k] is not None else v for k, v in asked.items()}
+    out = {k: kept[k] if kept[k] is not None else v for k, v in asked.items()}
+    return {**out, "profile": out["profile"] or "standard"}
 
 
 def _show(v) -> str:
