@@ -159,3 +159,32 @@ def test_a_stale_cold_bridge_is_removed_but_a_live_one_is_kept():
             assert _link_index(c.bridge) is not None
     finally:
         subprocess.run(["ip", "link", "del", stale], capture_output=True)
+
+
+def test_a_dead_cold_engines_namespace_is_emptied_and_removed_and_nothing_else(image, tmp_path):
+    """A pull cut short leaves blobs under a lease in the cold engine's containerd
+    namespace; the next cold engine (and `bench clean`) removes it, and only it."""
+    from bench.engine.coldpull import SYSTEM_CONTAINERD, remove_namespace, remove_stale_namespaces
+
+    def ctr(*args, ns=None):
+        argv = ["ctr", "--address", SYSTEM_CONTAINERD] + (["-n", ns] if ns else []) + list(args)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+    dead, other = "bench-cold-00000000", "bench-test-keep"
+    tar = tmp_path / "img.tar"
+    subprocess.run(["docker", "save", "-o", str(tar), image], check=True, timeout=120)
+    for ns in (dead, other):
+        assert ctr("images", "import", str(tar), ns=ns).returncode == 0
+    assert ctr("leases", "create", ns=dead).returncode == 0
+    try:
+        assert ctr("content", "list", "--quiet", ns=dead).stdout.split()  # not empty
+        with ColdEngine() as c:  # starting one sweeps the dead one's namespace
+            names = ctr("namespaces", "list", "--quiet").stdout.split()
+            assert dead not in names and other in names
+            ctr("namespaces", "create", c.name)  # dockerd makes it lazily, at its first pull
+            assert c.name not in remove_stale_namespaces()  # a live engine's is kept
+            assert c.name in ctr("namespaces", "list", "--quiet").stdout.split()
+    finally:
+        for ns in (dead, other):
+            remove_namespace(SYSTEM_CONTAINERD, ns)
+    assert other not in ctr("namespaces", "list", "--quiet").stdout.split()

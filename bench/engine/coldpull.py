@@ -128,6 +128,8 @@ class ColdEngine(ManagedDaemon):
         self.name = f"bench-cold-{token}"
         main_bridge = _link_index(MAIN_BRIDGE)
         remove_stale_bridges()
+        if self.containerd:
+            remove_stale_namespaces(self.containerd)
         bridge = f"bcold{token}"  # at most 15 characters (IFNAMSIZ)
         _make_bridge(bridge)
         self.bridge = bridge  # from here on ours to remove
@@ -211,26 +213,12 @@ class ColdEngine(ManagedDaemon):
             self._guard = None
 
     def _remove_namespaces(self) -> None:
-        """The daemon leaves its (empty) containerd namespaces behind; they are ours."""
+        """The daemon leaves its containerd namespaces behind; they are ours. A pull cut
+        short (Ctrl-C, SIGTERM) also leaves a lease holding the blobs it had fetched."""
         if not self.containerd or not self.name or shutil.which("ctr") is None:
             return
         for ns in (self.name, f"{self.name}-plugins"):
-            for attempt in range(5):  # leases are released asynchronously after shutdown
-                listed = subprocess.run(
-                    ["ctr", "--address", self.containerd, "namespaces", "list", "--quiet"],
-                    capture_output=True, text=True, timeout=15, check=False,
-                )
-                if listed.returncode != 0 or ns not in listed.stdout.split():
-                    break
-                done = subprocess.run(
-                    ["ctr", "--address", self.containerd, "namespaces", "remove", ns],
-                    capture_output=True, text=True, timeout=15, check=False,
-                )
-                if done.returncode == 0:
-                    break
-                time.sleep(0.5)
-            else:
-                log.warning("containerd namespace %s could not be removed: %s", ns, done.stderr.strip())
+            remove_namespace(self.containerd, ns)
 
     # -- use ---------------------------------------------------------------------------------
     def pull(self, ref: str, *, timeout: float | None = 3600) -> float:
@@ -267,6 +255,78 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 _BRIDGE_NAME = re.compile(r"^bcold[0-9a-f]{8}$")
+
+
+_NAMESPACE_NAME = re.compile(r"^bench-cold-[0-9a-f]{8}(-plugins)?$")
+
+
+def _ctr(containerd: str, *args: str, ns: str | None = None) -> subprocess.CompletedProcess:
+    argv = ["ctr", "--address", containerd] + (["--namespace", ns] if ns else []) + list(args)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+
+def remove_namespace(containerd: str, ns: str) -> bool:
+    """Remove one of bench's cold-engine namespaces and whatever is left in it."""
+    done = None
+    for attempt in range(5):  # leases are released asynchronously after shutdown
+        listed = _ctr(containerd, "namespaces", "list", "--quiet")
+        if listed.returncode != 0 or ns not in listed.stdout.split():
+            return True
+        done = _ctr(containerd, "namespaces", "remove", ns)
+        if done.returncode == 0:
+            return True
+        if "must be empty" in done.stderr:
+            _purge_namespace(containerd, ns)
+        else:
+            time.sleep(0.5)
+    log.warning("containerd namespace %s could not be removed: %s", ns, done.stderr.strip() if done else "")
+    return False
+
+
+def _purge_namespace(containerd: str, ns: str) -> None:
+    """Everything in a cold engine's namespace is bench's: leases, images, blobs, snapshots."""
+    for lease in _ctr(containerd, "leases", "list", "--quiet", ns=ns).stdout.split():
+        _ctr(containerd, "leases", "delete", "--sync", lease, ns=ns)
+    images = _ctr(containerd, "images", "list", "--quiet", ns=ns).stdout.split()
+    if images:
+        _ctr(containerd, "images", "remove", *images, ns=ns)
+    blobs = _ctr(containerd, "content", "list", "--quiet", ns=ns).stdout.split()
+    if blobs:
+        _ctr(containerd, "content", "delete", *blobs, ns=ns)
+    for _ in range(10):  # children before parents: repeat until none is left
+        keys = [line.split()[0] for line in _ctr(containerd, "snapshots", "list", ns=ns).stdout.splitlines()[1:]
+                if line.strip()]
+        if not keys:
+            break
+        for key in keys:
+            _ctr(containerd, "snapshots", "remove", key, ns=ns)
+
+
+def remove_stale_namespaces(containerd: str = SYSTEM_CONTAINERD) -> list[str]:
+    """Namespaces of cold engines that died without cleaning up: `bench-cold-<8 hex>` that no
+    running process names on its command line. Nothing outside that pattern is touched."""
+    if shutil.which("ctr") is None or not os.path.exists(containerd):
+        return []
+    listed = _ctr(containerd, "namespaces", "list", "--quiet")
+    if listed.returncode != 0:
+        return []
+    names = [n for n in listed.stdout.split() if _NAMESPACE_NAME.match(n)]
+    if not names:
+        return []
+    in_use = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        in_use.update(w.decode(errors="replace") for w in words if w.startswith(b"bench-cold-"))
+    stale = [n for n in names if n not in in_use and n.removesuffix("-plugins") not in in_use]
+    removed = []
+    for n in stale:
+        log.info("removing stale cold-engine containerd namespace %s", n)
+        if remove_namespace(containerd, n):
+            removed.append(n)
+    return removed
 
 
 def remove_stale_bridges() -> list[str]:
