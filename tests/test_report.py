@@ -365,3 +365,18 @@ def test_a_skipped_cell_whose_base_resolved_to_nothing_still_loads(tmp_path):
     cells = load_run(run.folder).cells
     row = cells[cells.variant == "alpine"].iloc[0]
     assert row.status == "skipped" and row.bases_resolved == "unavailable"
+
+
+def test_wall_time_is_the_sum_of_the_runs_segments():
+    from bench.report import fmt
+    from bench.report.load import wall_time
+    from bench.report.markdown import _wall_line
+
+    m = {"segments": [
+        {"started_utc": "2026-11-27T08:00:00+00:00", "ended_utc": "2026-11-27T08:10:00+00:00", "cells": 2},
+        {"started_utc": "2026-11-27T09:00:00+00:00", "ended_utc": "2026-11-27T10:05:30+00:00", "cells": 7},
+    ]}
+    assert wall_time(m) == (4530.0, 2)  # the hour between the two is not the run's
+    assert "1 h 15 min" in _wall_line(m) and "2 invocations" in _wall_line(m)
+    assert wall_time({}) is None and "not recorded" in _wall_line({})
+    assert [fmt.duration(x) for x in (42, 425, 8040, None)] == ["42 s", "7 min 5 s", "2 h 14 min", "–"]

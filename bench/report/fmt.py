@@ -40,6 +40,18 @@ def seconds(v) -> str:
     return f"{v:.2f} s"
 
 
+def duration(v) -> str:
+    """A long span of seconds as people say it: 42 s, 7 min 5 s, 2 h 14 min."""
+    if missing(v):
+        return "–"
+    v = int(round(float(v)))
+    if v < 60:
+        return f"{v} s"
+    if v < 3600:
+        return f"{v // 60} min {v % 60} s"
+    return f"{v // 3600} h {v % 3600 // 60} min"
+
+
 def count(v) -> str:
     return "–" if missing(v) else f"{float(v):.0f}"
 

@@ -130,7 +130,7 @@ def tidy(df: pd.DataFrame) -> pd.DataFrame:
 
 
 CELL_COLUMNS = ["app", "variant", "status", "reason", "techniques", "parent", "summary", "bases",
-                "bases_resolved", "standin", "smoke_ok"]
+                "bases_resolved", "standin", "smoke_ok", "started_utc", "seconds"]
 
 
 def cells_frame(run: Run) -> pd.DataFrame:
@@ -144,9 +144,23 @@ def cells_frame(run: Run) -> pd.DataFrame:
             "summary": c.summary or "", "bases": ";".join(b or "" for b in c.bases or []),
             # an unavailable base (Alpine offline) resolved to nothing
             "bases_resolved": ";".join(b or "unavailable" for b in c.bases_resolved or []), "standin": bool(c.standin),
-            "smoke_ok": c.smoke_ok,
+            "smoke_ok": c.smoke_ok, "started_utc": c.started_utc or "",
+            "seconds": c.seconds if c.seconds is not None else float("nan"),
         })
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
+
+
+def wall_time(metadata: dict) -> tuple[float, int] | None:
+    """Seconds the run spent measuring, summed over its segments (the first invocation and
+    each --resume), and how many segments; None when the run did not record them."""
+    from datetime import datetime
+
+    segs = [s for s in metadata.get("segments") or [] if s.get("started_utc") and s.get("ended_utc")]
+    if not segs:
+        return None
+    total = sum((datetime.fromisoformat(s["ended_utc"]) - datetime.fromisoformat(s["started_utc"])).total_seconds()
+                for s in segs)
+    return total, len(segs)
 
 
 def load_run(which: str | Path | None = None, results_dir: str | Path | None = None) -> RunData:

@@ -161,6 +161,7 @@ def cells_table(run: RunData) -> str:
     rows = [{"App/variant": f"{r.app}/{r.variant}", "Status": r.status,
              "Smoke": {True: "passed", False: "failed"}.get(tables._tri(r.smoke_ok), "–"),
              "Bases (as written)": r.bases.replace(";", ", "), "Stand-in": "yes" if r.standin else "no",
+             "Took": fmt.duration(r.seconds),
              "Reason": r.reason, "What it shows": r.summary}
             for r in c.itertuples(index=False)]
     return fmt.markdown_table(pd.DataFrame(rows))
@@ -175,6 +176,17 @@ def _command(argv: list) -> str:
     return shlex.join(argv)
 
 
+def _wall_line(m: dict) -> str:
+    from bench.report.load import wall_time
+
+    w = wall_time(m)
+    if w is None:
+        return "- **Wall time**: not recorded by this run"
+    total, n = w
+    how = "one uninterrupted invocation" if n == 1 else f"the sum of {n} invocations (interrupted and resumed)"
+    return f"- **Wall time**: {fmt.duration(total)} measuring, {how}"
+
+
 def provenance_block(run: RunData) -> str:
     m = run.metadata
     eng, mach, b = m.get("engine") or {}, m.get("machine") or {}, m.get("bench") or {}
@@ -182,6 +194,7 @@ def provenance_block(run: RunData) -> str:
     lines = [
         f"- **Run**: `{run.run_id}`, {m.get('started_utc', '?')} → {m.get('ended_utc', '?')} "
         f"(profile `{m.get('profile', '?')}`, complete: {'yes' if m.get('complete') else '**no**'})",
+        _wall_line(m),
         f"- **Engine**: Docker Engine {eng.get('server', '?')}, BuildKit {eng.get('buildkit', '?')}, "
         f"buildx {eng.get('buildx', '?')}, storage driver {eng.get('storage_driver', '?')}, "
         f"{eng.get('os', '?')}, kernel {eng.get('kernel', '?')}",
