@@ -56,6 +56,21 @@ class Reporter:
     cell_done: Callable[[StoredCell], None] = lambda cell: None
 
 
+class _Phases:
+    """`with phase("builds"): ...` adds the block's wall seconds to a cell's phase_seconds."""
+
+    def __init__(self, into: dict):
+        self.into = into
+
+    @contextmanager
+    def __call__(self, name: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.into[name] = round(self.into.get(name, 0.0) + time.perf_counter() - t0, 1)
+
+
 def _utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -150,6 +165,7 @@ class Runner:
                     stored.loadavg = [round(load0, 2), round(os.getloadavg()[0], 2)]
                     stored.started_utc, stored.seconds = started, round(time.perf_counter() - t0, 1)
                     segment["cells"] += 1
+                    segment["ended_utc"] = _utcnow()  # kept current: a run killed outright still has it
                     self.run.set_cell(stored)
                     self.run.save()
                     self.reporter.cell_done(stored)
@@ -213,29 +229,35 @@ class Runner:
             stored.status, stored.reason = "failed", str(e)
             return stored
         self._retried = []
+        phase = _Phases(stored.phase_seconds)
         try:
-            samples += self._builds(cell, ctx, build_contexts)
+            with phase("builds"):
+                samples += self._builds(cell, ctx, build_contexts)
             tag = image_tag(app.name, v.name)
-            img, info = image_samples(self.executor, tag, app=app.name, variant=v.name)
-            samples += img
-            samples += self._context_size(cell, ctx)
+            with phase("image"):
+                img, info = image_samples(self.executor, tag, app=app.name, variant=v.name)
+                samples += img
+                samples += self._context_size(cell, ctx)
             smoke_ok = True
-            for rep in range(cell.repeat):
-                self.reporter.step(f"{cell.key}: smoke check {rep + 1}/{cell.repeat}")
-                res = smoke(self.executor, tag, port=app.port, health_path=app.health_path,
-                            user=None, name=f"bench-smoke-{app.name}-{v.name}-{os.getpid()}")
-                samples += smoke_samples(res, app=app.name, variant=v.name, repetition=rep)
-                if not res.ok:
-                    smoke_ok = False
-                    stored.reason = f"smoke check failed: {res.reason}"[:400]
-                    break
+            with phase("smoke"):
+                for rep in range(cell.repeat):
+                    self.reporter.step(f"{cell.key}: smoke check {rep + 1}/{cell.repeat}")
+                    res = smoke(self.executor, tag, port=app.port, health_path=app.health_path,
+                                user=None, name=f"bench-smoke-{app.name}-{v.name}-{os.getpid()}")
+                    samples += smoke_samples(res, app=app.name, variant=v.name, repetition=rep)
+                    if not res.ok:
+                        smoke_ok = False
+                        stored.reason = f"smoke check failed: {res.reason}"[:400]
+                        break
             stored.smoke_ok = smoke_ok
             # Push/pull and analysis add figures to a cell that already built and served:
             # a failure there is recorded in the cell's reason and the run goes on.
             if cell.push_pull and registry is not None:
-                samples += self._optional("push/pull", stored, lambda: self._push_pull(cell, tag, registry, cold))
+                with phase("push_pull"):
+                    samples += self._optional("push/pull", stored, lambda: self._push_pull(cell, tag, registry, cold))
             if cell.analyze:
-                samples += self._optional("analysis", stored, lambda: self._analyze(cell, tag))
+                with phase("analysis"):
+                    samples += self._optional("analysis", stored, lambda: self._analyze(cell, tag))
             stored.status = "ok"
             if self._retried:
                 note = "; ".join(self._retried)

@@ -79,6 +79,8 @@ class Cell:
     # When the cell's measurement started (UTC) and how long it took, all steps included.
     started_utc: str = ""
     seconds: float | None = None
+    # Where that time went: builds, image, smoke, push_pull, analysis (seconds each).
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def key(self) -> str:

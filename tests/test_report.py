@@ -380,3 +380,18 @@ def test_wall_time_is_the_sum_of_the_runs_segments():
     assert "1 h 15 min" in _wall_line(m) and "2 invocations" in _wall_line(m)
     assert wall_time({}) is None and "not recorded" in _wall_line({})
     assert [fmt.duration(x) for x in (42, 425, 8040, None)] == ["42 s", "7 min 5 s", "2 h 14 min", "–"]
+
+
+def test_time_by_phase_sums_the_cells_phases():
+    import pandas as pd
+
+    from bench.report.markdown import time_by_phase
+
+    class R:
+        cells = pd.DataFrame({"phase_seconds": [{"builds": 60.0, "push_pull": 240.0}, {"builds": 60.0}, {}]})
+
+    line = time_by_phase(R())
+    assert "over the 2 cells" in line
+    assert line.index("push and cold pulls 4 min 0 s (67%)") < line.index("builds (cold, warm, edit) 2 min 0 s (33%)")
+    R.cells = pd.DataFrame({"phase_seconds": [{}]})
+    assert time_by_phase(R()) == ""

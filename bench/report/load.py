@@ -130,7 +130,7 @@ def tidy(df: pd.DataFrame) -> pd.DataFrame:
 
 
 CELL_COLUMNS = ["app", "variant", "status", "reason", "techniques", "parent", "summary", "bases",
-                "bases_resolved", "standin", "smoke_ok", "started_utc", "seconds"]
+                "bases_resolved", "standin", "smoke_ok", "started_utc", "seconds", "phase_seconds"]
 
 
 def cells_frame(run: Run) -> pd.DataFrame:
@@ -146,6 +146,7 @@ def cells_frame(run: Run) -> pd.DataFrame:
             "bases_resolved": ";".join(b or "unavailable" for b in c.bases_resolved or []), "standin": bool(c.standin),
             "smoke_ok": c.smoke_ok, "started_utc": c.started_utc or "",
             "seconds": c.seconds if c.seconds is not None else float("nan"),
+            "phase_seconds": dict(c.phase_seconds or {}),
         })
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
 

@@ -167,6 +167,30 @@ def cells_table(run: RunData) -> str:
     return fmt.markdown_table(pd.DataFrame(rows))
 
 
+PHASES = {"builds": "builds (cold, warm, edit)", "image": "image inspection", "smoke": "smoke checks",
+          "push_pull": "push and cold pulls", "analysis": "layer, package and lint analysis"}
+
+
+def time_by_phase(run: RunData) -> str:
+    """Where the run's measuring time went, summed over its cells (as the cells recorded it)."""
+    c = run.cells
+    if c.empty or "phase_seconds" not in c:
+        return ""
+    totals: dict[str, float] = {}
+    timed = 0
+    for ph in c["phase_seconds"]:
+        if isinstance(ph, dict) and ph:
+            timed += 1
+            for k, v in ph.items():
+                totals[k] = totals.get(k, 0.0) + float(v)
+    if not timed:
+        return ""
+    whole = sum(totals.values())
+    parts = ", ".join(f"{PHASES.get(k, k)} {fmt.duration(v)} ({v / whole:.0%})"
+                      for k, v in sorted(totals.items(), key=lambda kv: -kv[1]))
+    return f"Where the time went, over the {timed} cells that recorded it: {parts}.\n\n"
+
+
 def _command(argv: list) -> str:
     import shlex
 
@@ -268,6 +292,7 @@ def render(run: RunData, chart_prefix: str, *, summary: pd.DataFrame | None = No
 
     p.append("## 5. Cells\n\n")
     p.append(cells_table(run) + "\n")
+    p.append(time_by_phase(run))
 
     p.append("## 6. Stability\n\n")
     if warnings:
