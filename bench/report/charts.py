@@ -58,6 +58,9 @@ STYLE = {
 PROVENANCE_INCHES = 0.3
 
 
+ARTICLE_BEFORE, ARTICLE_AFTER = (0, (4, 2)), (0, (1, 1.5))
+
+
 def _prov(df: pd.DataFrame, provenance) -> str:
     if provenance is None:
         provenance = df.attrs.get("provenance", "provenance unknown: pass provenance=")
@@ -169,7 +172,7 @@ def sizes(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=Non
             if np.isnan(med):
                 why = c.get("status", "not measured")
                 reason = c.get("reason", "")
-                ax.text(0.01, yi, f"{why}: {reason}"[:90], transform=ax.get_yaxis_transform(),
+                ax.text(0.01, yi, f"{why}: {reason}"[:110], transform=ax.get_yaxis_transform(),
                         va="center", fontsize=7.5, color=GREY, style="italic")
                 continue
             lo, hi = min(lo, med), max(hi, med)
@@ -181,22 +184,19 @@ def sizes(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=Non
             comp = _median(summary, app, name, "image", "compressed_bytes")
             if not np.isnan(comp):
                 lo = min(lo, comp)
-                ax.plot([comp], [yi], marker="|", ms=11, mew=2, color="black", ls="none",
-                        label="compressed (what a pull moves)" if yi == y[0] else None)
+                ax.plot([comp], [yi], marker="|", ms=11, mew=2, color="black", ls="none")
             label = fmt.size(med) + ("  smoke check not passed: never an \"after\"" if failed else "")
             ax.text(med * 1.06, yi, label, va="center", fontsize=7.5,
                     color="#b00020" if failed else "black",
                     bbox=dict(boxstyle="square,pad=0.15", fc="white", ec="none", alpha=0.85))
         ax.set_yticks(y, names)
-        ax.set_title(f"{app}" + (f" (the article's {sc['label']})" if sc else ""), loc="left")
-        for key, style in (("before", (0, (4, 2))), ("after", (0, (1, 1.5)))):
+        said = " → ".join(fmt.size(sc[k]) for k in ("before", "after") if sc.get(k)) if sc else ""
+        ax.set_title(f"{app}" + (f" (the article's {sc['label']}" + (f": {said}" if said else "") + ")" if sc else ""),
+                     loc="left")
+        for key, style in (("before", ARTICLE_BEFORE), ("after", ARTICLE_AFTER)):
             if sc.get(key):
-                ax.axvline(sc[key], color="black", lw=1, ls=style,
-                           label=f"article's {key}: {fmt.size(sc[key])}")
+                ax.axvline(sc[key], color="black", lw=1, ls=style)
                 lo, hi = min(lo, sc[key]), max(hi, sc[key])
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="lower right", fontsize=7, handlelength=2.5, frameon=True, framealpha=0.9,
-                      edgecolor="none")
         ax.set_ylim(-0.6, len(names) - 0.4)
         ax.grid(axis="y", visible=False)
     ax = axes[-1]
@@ -204,8 +204,8 @@ def sizes(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=Non
     if np.isfinite(lo):
         ax.set_xlim(lo / 2, hi * 4)
     _bytes_axis(ax)
-    ax.set_xlabel("image size, log scale: bars on disk (as `docker images` shows), | compressed; "
-                  "median, whiskers = IQR")
+    ax.set_xlabel("image size, log scale: bars on disk (as `docker images` shows), | compressed (what a pull "
+                  "moves);\nmedian, whiskers = IQR; dashed line = the article's before, dotted = the article's after")
     fig.suptitle("Image size per variant, against the article's before/after", x=0.01, ha="left",
                  fontweight="bold")
     return fig
@@ -311,6 +311,17 @@ def build_times(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenan
     return fig
 
 
+def _declutter(pts: list[tuple], dx: float = 0.12, dy: float = 0.07) -> list[tuple]:
+    """The points whose labels would not sit on another's (log-log distance), largest first:
+    a crowd of 1 GB images gets one name, not ten overprinted ones."""
+    kept: list[tuple] = []
+    for q in sorted(pts, key=lambda q: -q[0]):
+        if q[0] > 0 and q[1] > 0 and all(abs(np.log10(q[0] / k[0])) > dx or abs(np.log10(q[1] / k[1])) > dy
+                                         for k in kept):
+            kept.append(q)
+    return kept
+
+
 @_styled
 def pull_times(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=None,
                claims: dict | None = None) -> Figure:
@@ -342,7 +353,7 @@ def pull_times(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenanc
         ax.errorbar(x, y, yerr=[y - np.array([q[2] for q in pts]), np.array([q[3] for q in pts]) - y],
                     fmt="o", color=colour, ms=5, lw=0.8, capsize=2, label=f"measured, {p}")
         if p == profiles[-1]:
-            for q in pts:
+            for q in _declutter(pts):
                 ax.annotate(q[4], (q[0], q[1]), textcoords="offset points", xytext=(5, -3), fontsize=6.5,
                             color=GREY)
     if not xs_all:
