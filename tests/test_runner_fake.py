@@ -293,3 +293,32 @@ def test_resume_of_a_run_that_did_not_record_its_profile_takes_the_flag():
     assert run_cmd._settings(args, {"run_id": "R", "plan": {}})["profile"] == "quick"
     run_cmd, args = _resume_args(argv=["--resume", "R"])
     assert run_cmd._settings(args, {"run_id": "R", "plan": {}})["profile"] == "standard"
+
+
+def test_analysis_reads_one_saved_archive_and_removes_it(tmp_path, engine, monkeypatch):
+    import bench.analyze as analyze_mod
+
+    def save(argv):
+        out = Path(argv[argv.index("-o") + 1])
+        out.write_bytes(b"tar")
+        return 0, "", ""
+
+    engine.responses[("docker", "save")] = save
+    seen = []
+
+    def fake_analyze_image(tag, app, variant, *, dockerfile=None, executor=None, archive=None):
+        seen.append((tag, Path(archive), Path(archive).read_bytes()))
+        return []
+
+    monkeypatch.setattr(analyze_mod, "analyze_image", fake_analyze_image)
+    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    apps = load_apps(_app_dir(tmp_path))
+    plan = make_plan([(apps[0], apps[0].variants[0])], profile="quick", push_pull=False, analyze=True)
+    run = Run.create(tmp_path / "results", {})
+    Runner(engine, run, plan).execute()
+    [(tag, archive, data)] = seen
+    assert tag == "bench/demo:bloated" and data == b"tar"  # both analyses read the one export
+    assert not archive.exists()
+    saves = [c for c in engine.calls if c[:2] == ("docker", "save")]
+    assert len(saves) == 1 and saves[0][-1] == "bench/demo:bloated"
