@@ -395,3 +395,15 @@ def test_time_by_phase_sums_the_cells_phases():
     assert line.index("push and cold pulls 4 min 0 s (67%)") < line.index("builds (cold, warm, edit) 2 min 0 s (33%)")
     R.cells = pd.DataFrame({"phase_seconds": [{}]})
     assert time_by_phase(R()) == ""
+
+
+def test_a_preview_written_elsewhere_leaves_the_published_report_alone(tmp_path):
+    from bench.commands import report
+
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURE, results / "runs" / "synthetic-run-small")
+    (results / "REPORT.md").write_text("published\n")
+    out = tmp_path / "preview"
+    assert report.run(_args("synthetic-run-small", results, out)) == 0
+    assert (out / "REPORT.md").is_file()
+    assert (results / "REPORT.md").read_text() == "published\n"

@@ -37,7 +37,8 @@ def _inside(child: Path, parent: Path) -> bool:
 
 def generate(run, out_dir: Path | None = None, results_dir: Path | None = None) -> Written:
     """Write <out>/REPORT.md and <out>/report/{charts,csv}; <results>/REPORT.md as well when
-    the run lives under <results>/runs (so a fixture never overwrites the published report)."""
+    the run lives under <results>/runs and <out> is inside <results> (so neither a fixture
+    nor a preview elsewhere overwrites the published report)."""
     from bench.report import charts, claims, markdown, stats, tables
     from bench.report.claims_data import load_claims_file
 
@@ -69,7 +70,10 @@ def generate(run, out_dir: Path | None = None, results_dir: Path | None = None) 
     files.append(report)
 
     top = None
-    if results_dir is not None and _inside(run.folder, Path(results_dir) / "runs"):
+    # Only when the charts land inside results/ too: a preview elsewhere (--out /tmp/x) must
+    # not leave the published REPORT.md pointing at files outside the repository.
+    if (results_dir is not None and _inside(run.folder, Path(results_dir) / "runs")
+            and _inside(out_dir, Path(results_dir))):
         top = Path(results_dir) / "REPORT.md"
         prefix = Path(os.path.relpath(assets.resolve(), Path(results_dir).resolve())).as_posix() + "/"
         top.write_text(markdown.render(run, prefix, summary=summary, claims=claims_data, evaluated=evaluated))
