@@ -407,3 +407,34 @@ def test_a_preview_written_elsewhere_leaves_the_published_report_alone(tmp_path)
     assert report.run(_args("synthetic-run-small", results, out)) == 0
     assert (out / "REPORT.md").is_file()
     assert (results / "REPORT.md").read_text() == "published\n"
+
+
+def test_an_unfinished_last_segment_counts_up_to_the_last_save():
+    from bench.report.load import wall_time
+
+    m = {"updated_utc": "2026-11-27T08:30:00+00:00",
+         "segments": [{"started_utc": "2026-11-27T08:00:00+00:00", "ended_utc": None, "cells": 0}]}
+    assert wall_time(m) == (1800.0, 1)
+
+
+def test_a_pull_time_is_not_read_off_images_of_one_size():
+    import pandas as pd
+
+    from bench.report.claims import pull_estimate
+
+    def frame(sizes):
+        v = pd.DataFrame({"app": "a", "variant": [f"v{i}" for i in range(len(sizes))],
+                          "disk_bytes": sizes, "compressed_bytes": [s / 3 for s in sizes]})
+        summary = pd.DataFrame([{"app": "a", "variant": f"v{i}", "scenario": "pull", "metric": "pull_seconds",
+                                 "profile": "150mbit", "detail": "", "median": 1 + s / 30e6, "q1": 0, "q3": 0,
+                                 "n": 3, "cv": 0, "unit": "s"} for i, s in enumerate(sizes)])
+        return v, summary
+
+    v, summary = frame([904e6, 905e6])  # two images of one size: no line through them
+    est, n, _, _ = pull_estimate(v, summary, "150mbit", 1.2e9)
+    assert n == 2 and est != est  # NaN: not testable
+    v, summary = frame([5e6, 120e6, 904e6])
+    est, n, extrapolated, _ = pull_estimate(v, summary, "150mbit", 1.2e9)
+    assert n == 3 and extrapolated and abs(est - (1 + 1.2e9 / 30e6)) < 0.01
+    est, *_ = pull_estimate(v, summary, "150mbit", 5e9)  # more than twice beyond the largest
+    assert est != est

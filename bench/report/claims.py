@@ -117,13 +117,20 @@ def pull_estimate(v: pd.DataFrame, summary: pd.DataFrame, profile: str, size: fl
     y = np.array([p[1] for p in pts])
     comp = np.array([p[2] for p in pts])
     ratio = float(np.nanmedian(comp / x)) if np.isfinite(comp).any() else np.nan
-    if len(set(x)) >= 2:
-        b, a = np.polyfit(x, y, 1)
-        est = float(a + b * size)
-    else:
-        est = float(y[0] * size / x[0])
     extrapolated = not (x.min() <= size <= x.max())
+    # A line through two images of nearly one size says nothing about a third size: fit only
+    # images whose sizes spread at least FIT_SPREAD-fold, and read it at most FIT_REACH-fold
+    # beyond them.
+    if len(set(x)) < FIT_MIN_IMAGES or x.max() / x.min() < FIT_SPREAD:
+        return np.nan, len(pts), extrapolated, ratio
+    if size > x.max() * FIT_REACH or size < x.min() / FIT_REACH:
+        return np.nan, len(pts), extrapolated, ratio
+    b, a = np.polyfit(x, y, 1)
+    est = float(a + b * size)
     return max(est, 0.0), len(pts), extrapolated, ratio
+
+
+FIT_MIN_IMAGES, FIT_SPREAD, FIT_REACH = 3, 4.0, 2.0
 
 
 def bandwidth_bps(profile: str) -> float | None:
@@ -233,6 +240,12 @@ def evaluate(run: RunData, summary: pd.DataFrame | None = None, claims: dict | N
             if n == 0:
                 results.append(_untestable(c, f"no pulls were measured at profile {c['profile']}", art))
                 continue
+            if fmt.missing(est):
+                results.append(_untestable(
+                    c, f"the {n} images pulled at {c['profile']} are too few or too alike in size to read a "
+                       f"pull time at {fmt.size(c['size'])} (a fit needs {FIT_MIN_IMAGES} sizes spread "
+                       f"{FIT_SPREAD:g}-fold, read at most {FIT_REACH:g}-fold beyond them)", art))
+                continue
             bw = bandwidth_bps(c["profile"])
             notes = []
             if bw:
@@ -243,8 +256,7 @@ def evaluate(run: RunData, summary: pd.DataFrame | None = None, claims: dict | N
                                  f"{c['size'] * ratio * 8 / bw:.0f} s on the wire), then decompresses and extracts")
             if extrapolated:
                 notes.append("extrapolated beyond the measured image sizes")
-            how = (f"linear fit of measured pulls at {c['profile']} over {n} images, by on-disk size" if n > 1
-                   else f"one measured pull at {c['profile']}, scaled by on-disk size")
+            how = f"linear fit of measured pulls at {c['profile']} over {n} images, by on-disk size"
             shown = f"{fmt.seconds(est)} ({how})"
             ver = relative(est, c["article"], tol)
             results.append(Result(c["id"], c["section"], c["quote"], kind, art, shown, ver.status, ver.text,

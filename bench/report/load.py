@@ -156,7 +156,12 @@ def wall_time(metadata: dict) -> tuple[float, int] | None:
     each --resume), and how many segments; None when the run did not record them."""
     from datetime import datetime
 
-    segs = [s for s in metadata.get("segments") or [] if s.get("started_utc") and s.get("ended_utc")]
+    segs = [dict(s) for s in metadata.get("segments") or [] if s.get("started_utc")]
+    # The last invocation may still be running, or have been killed outright: count it up to
+    # the run's last save.
+    if segs and not segs[-1].get("ended_utc") and metadata.get("updated_utc"):
+        segs[-1]["ended_utc"] = metadata["updated_utc"]
+    segs = [s for s in segs if s.get("ended_utc")]
     if not segs:
         return None
     total = sum((datetime.fromisoformat(s["ended_utc"]) - datetime.fromisoformat(s["started_utc"])).total_seconds()
