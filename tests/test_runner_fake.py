@@ -322,3 +322,15 @@ def test_analysis_reads_one_saved_archive_and_removes_it(tmp_path, engine, monke
     assert not archive.exists()
     saves = [c for c in engine.calls if c[:2] == ("docker", "save")]
     assert len(saves) == 1 and saves[0][-1] == "bench/demo:bloated"
+
+
+def test_the_run_ends_by_saying_how_long_it_took_and_what_next():
+    from types import SimpleNamespace
+
+    from bench.commands._summary import closing_lines
+
+    run = SimpleNamespace(run_id="R", metadata={"missing_cells": ["a/b"], "segments": [
+        {"started_utc": "2026-11-27T08:00:00+00:00", "ended_utc": "2026-11-27T09:01:05+00:00"}]})
+    text = closing_lines(run)
+    assert "wall time: 1 h 1 min" in text
+    assert "--resume R" in text and "bench report R" in text

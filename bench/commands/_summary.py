@@ -43,6 +43,24 @@ def print_summary(run) -> None:
     for cell in run.cells.values():
         if cell.status in ("failed", "skipped") and cell.app != "_bases":
             Console().print(f"{cell.status}: {cell.key}: {cell.reason}")
+    Console().print(closing_lines(run), highlight=False)
+
+
+def closing_lines(run) -> str:
+    """How long it took, and what to do next."""
+    from bench.report.fmt import duration
+    from bench.report.load import wall_time
+
+    lines = []
+    w = wall_time(run.metadata)
+    if w:
+        lines.append(f"wall time: {duration(w[0])}" + (f" over {w[1]} invocations" if w[1] > 1 else ""))
+    missing = run.metadata.get("missing_cells") or []
+    if missing:
+        lines.append(f"incomplete: {len(missing)} cells not measured; continue with "
+                     f"`python -m bench run --resume {run.run_id}`")
+    lines.append(f"report: `python -m bench report {run.run_id}`")
+    return "\n".join(lines)
 
 
 def _fmt(x, f="{:.1f}"):
