@@ -302,6 +302,19 @@ def _purge_namespace(containerd: str, ns: str) -> None:
             _ctr(containerd, "snapshots", "remove", key, ns=ns)
 
 
+def _named_by_running_processes(prefix: str) -> set[str]:
+    """Every command-line word starting with `prefix` of a running process: what a live cold
+    engine's dockerd names (its bridge, its containerd namespace) is not stale."""
+    found = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        found.update(w.decode(errors="replace") for w in words if w.startswith(prefix.encode()))
+    return found
+
+
 def remove_stale_namespaces(containerd: str = SYSTEM_CONTAINERD) -> list[str]:
     """Namespaces of cold engines that died without cleaning up: `bench-cold-<8 hex>` that no
     running process names on its command line. Nothing outside that pattern is touched."""
@@ -313,13 +326,7 @@ def remove_stale_namespaces(containerd: str = SYSTEM_CONTAINERD) -> list[str]:
     names = [n for n in listed.stdout.split() if _NAMESPACE_NAME.match(n)]
     if not names:
         return []
-    in_use = set()
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            words = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        in_use.update(w.decode(errors="replace") for w in words if w.startswith(b"bench-cold-"))
+    in_use = _named_by_running_processes("bench-cold-")
     stale = [n for n in names if n not in in_use and n.removesuffix("-plugins") not in in_use]
     removed = []
     for n in stale:
@@ -338,13 +345,7 @@ def remove_stale_bridges() -> list[str]:
         return []
     if not links:
         return []
-    in_use = set()
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            words = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        in_use.update(w.decode(errors="replace") for w in words if w.startswith(b"bcold"))
+    in_use = _named_by_running_processes("bcold")
     stale = [name for name in links if name not in in_use]
     for name in stale:
         log.info("removing stale cold-engine bridge %s", name)
