@@ -216,20 +216,22 @@ class Runner:
         )
         self.run.drop_cell_rows(stored)  # a resumed, half-measured cell starts over
         samples: list[Sample] = []
+        phase = _Phases(stored.phase_seconds)
         try:
-            build_contexts = self._bases(stored)
+            with phase("bases"):  # resolving, and building a stand-in the first time one is needed
+                build_contexts = self._bases(stored)
         except UserError as e:
             stored.status, stored.reason = "failed", f"{e}"
             return stored
         if stored.status == "skipped":
             return stored
         try:
-            ctx = self._context(app)
+            with phase("context"):  # the private copy of the app and its prepare steps, once per app
+                ctx = self._context(app)
         except UserError as e:
             stored.status, stored.reason = "failed", str(e)
             return stored
         self._retried = []
-        phase = _Phases(stored.phase_seconds)
         try:
             with phase("builds"):
                 samples += self._builds(cell, ctx, build_contexts)

@@ -167,7 +167,7 @@ def cells_table(run: RunData) -> str:
     return fmt.markdown_table(pd.DataFrame(rows))
 
 
-PHASES = {"builds": "builds (cold, warm, edit)", "image": "image inspection", "smoke": "smoke checks",
+PHASES = {"bases": "resolving bases", "context": "preparing build contexts", "builds": "builds (cold, warm, edit)", "image": "image inspection", "smoke": "smoke checks",
           "push_pull": "push and cold pulls", "analysis": "layer, package and lint analysis"}
 
 
