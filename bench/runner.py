@@ -316,6 +316,16 @@ class Runner:
         samples = []
         for ref in refs:
             r = self._resolved[ref]
+            before = meta.get(ref)
+            if before and before.get("image_id") == r.image_id and self._has_base_rows(ref):
+                continue  # a resumed run: this base was measured already, and it is the same image
+            if before and before.get("image_id") != r.image_id:
+                # The base changed between invocations (a stand-in rebuilt, a new upstream
+                # digest): cells on either side of the change were built on different bases.
+                self.run.metadata.setdefault("notes", []).append(
+                    f"{ref} resolved to {before.get('image_id')} before and to {r.image_id} from "
+                    f"{_utcnow()}: cells measured on either side used different bases")
+                self.run.rows = [x for x in self.run.rows if not (x["app"] == "_bases" and x["variant"] == ref)]
             meta[ref] = {"mode": r.mode, "image": r.image, "standin": r.standin, "available": r.available,
                          "reason": r.reason, "runtime_version": r.runtime_version,
                          "recipe_hash": r.recipe_hash, "image_id": r.image_id}
@@ -337,6 +347,9 @@ class Runner:
                                summary="base image", bases=[s.variant], bases_resolved=[r.image],
                                standin=r.standin, status="ok")
                 self.run.add(c, [s])
+
+    def _has_base_rows(self, ref: str) -> bool:
+        return any(x["app"] == "_bases" and x["variant"] == ref for x in self.run.rows)
 
     def _base_compressed(self, ref: str, image: str) -> list[Sample]:
         """Push a base once to learn its compressed size (what a pull of it moves)."""

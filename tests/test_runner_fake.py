@@ -334,3 +334,40 @@ def test_the_run_ends_by_saying_how_long_it_took_and_what_next():
     text = closing_lines(run)
     assert "wall time: 1 h 1 min" in text
     assert "--resume R" in text and "bench report R" in text
+
+
+def test_a_resumed_run_measures_each_base_once_unless_it_changed(tmp_path, engine, monkeypatch):
+    import bench.bases as bases_mod
+    from bench.bases import Resolved
+
+    ids = iter(["sha256:aaa", "sha256:aaa", "sha256:bbb"])
+
+    def fake_resolve(refs, mode, executor=None):
+        i = next(ids)
+        return {r: Resolved(r, "local", "bench-standin/base:1", True, True, "", "1", "h", i) for r in refs}
+
+    monkeypatch.setattr(bases_mod, "resolve", fake_resolve)
+    monkeypatch.setattr(bases_mod, "build_context_args", lambda res: [])
+    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    apps_dir = _app_dir(tmp_path)
+    for v in ("bloated", "scratch"):
+        (apps_dir / "demo" / "variants" / v / "Dockerfile").write_text("FROM debian:bookworm-slim\nCOPY main.go /\n")
+    apps = load_apps(apps_dir)
+    pairs = [(apps[0], v) for v in apps[0].variants]
+    plan = make_plan(pairs, profile="quick", push_pull=False, analyze=False)
+    run = Run.create(tmp_path / "results", {"plan": {"cells": [f"demo/{v.name}" for _, v in pairs]}})
+    Runner(engine, run, make_plan(pairs[:1], profile="quick", push_pull=False, analyze=False)).execute()
+
+    def base_rows(r):
+        return [x for x in r.rows if x["app"] == "_bases"]
+
+    assert len(base_rows(run)) == 1  # disk_bytes (no registry: no compressed size)
+    again = Run.open(run.folder)
+    Runner(engine, again, plan, resume=True).execute()  # same base image: not measured again
+    assert len(base_rows(again)) == 1 and "notes" not in again.metadata
+    third = Run.open(run.folder)
+    third.metadata["complete"] = False
+    third.cells.pop("demo/scratch")
+    Runner(engine, third, plan, resume=True).execute()  # the base changed in between
+    assert len(base_rows(third)) == 1 and "sha256:aaa" in third.metadata["notes"][0]
