@@ -54,6 +54,9 @@ class Reporter:
     cell_started: Callable[[str, int, int], None] = lambda key, i, n: None
     step: Callable[[str], None] = lambda text: None
     cell_done: Callable[[StoredCell], None] = lambda cell: None
+    # On --resume: how many planned cells are already done (the bar starts there, and the ETA
+    # counts only the cells measured now).
+    already_done: Callable[[int], None] = lambda n: None
 
 
 class _Phases:
@@ -156,6 +159,9 @@ class Runner:
             segment = {"started_utc": _utcnow(), "ended_utc": None, "cells": 0}
             self.run.metadata.setdefault("segments", []).append(segment)
             try:
+                done = sum(1 for c in self.plan.cells if self._finished(c))
+                if done:
+                    self.reporter.already_done(done)
                 for i, cell in enumerate(self.plan.cells, 1):
                     self.reporter.cell_started(cell.key, i, len(self.plan.cells))
                     if self._finished(cell):

@@ -371,3 +371,22 @@ def test_a_resumed_run_measures_each_base_once_unless_it_changed(tmp_path, engin
     third.cells.pop("demo/scratch")
     Runner(engine, third, plan, resume=True).execute()  # the base changed in between
     assert len(base_rows(third)) == 1 and "sha256:aaa" in third.metadata["notes"][0]
+
+
+def test_a_resumed_runs_progress_starts_at_the_cells_already_done(tmp_path, engine, monkeypatch):
+    from bench.commands._progress import RichReporter
+
+    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    apps = load_apps(_app_dir(tmp_path))
+    pairs = [(apps[0], v) for v in apps[0].variants]
+    plan = make_plan(pairs, profile="quick", push_pull=False, analyze=False)
+    run = Run.create(tmp_path / "results", {"plan": {"cells": [f"demo/{v.name}" for _, v in pairs]}})
+    Runner(engine, run, make_plan(pairs[:1], profile="quick", push_pull=False, analyze=False)).execute()
+    with RichReporter(len(plan.cells)) as rep:
+        seen = []
+        real = rep.already_done
+        rep.already_done = lambda n: (seen.append(n), real(n))
+        Runner(engine, Run.open(run.folder), plan, reporter=rep, resume=True).execute()
+        task = rep.progress.tasks[0]
+        assert seen == [1] and task.completed == 2
