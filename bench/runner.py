@@ -139,12 +139,23 @@ class Runner:
 
     # -- the whole plan ---------------------------------------------------------------------
     def execute(self) -> Run:
+        from bench.engine.workdirs import hold, sweep
+
         check_engine(self.executor)
+        sweep(WORK_DIR)  # app copies, registries and cold engines of bench processes killed outright
+        mine = WORK_DIR / self.run.run_id
+        try:
+            held = hold(mine)
+        except BlockingIOError:
+            raise UserError(f"run {self.run.run_id} is being measured by another bench process right now: "
+                            "let it finish (or stop it), then resume") from None
         try:
             return self._execute()
         finally:
             for ctx in self._contexts.values():
                 shutil.rmtree(ctx.parent, ignore_errors=True)
+            shutil.rmtree(mine, ignore_errors=True)
+            held.release()
 
     def _execute(self) -> Run:
         todo = [c for c in self.plan.cells if not self._finished(c)]

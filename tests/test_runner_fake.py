@@ -390,3 +390,21 @@ def test_a_resumed_runs_progress_starts_at_the_cells_already_done(tmp_path, engi
         Runner(engine, Run.open(run.folder), plan, reporter=rep, resume=True).execute()
         task = rep.progress.tasks[0]
         assert seen == [1] and task.completed == 2
+
+
+def test_one_run_is_measured_by_one_process_at_a_time(tmp_path, engine, monkeypatch):
+    from bench.errors import UserError
+    from tests.test_workdirs import _locked_by_child
+
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    apps = load_apps(_app_dir(tmp_path))
+    plan = make_plan([(apps[0], apps[0].variants[0])], profile="quick", push_pull=False, analyze=False)
+    run = Run.create(tmp_path / "results", {})
+    other = _locked_by_child(tmp_path / "work" / run.run_id)  # a second `bench run --resume` of it
+    try:
+        with pytest.raises(UserError, match="being measured by another bench process"):
+            Runner(engine, run, plan).execute()
+    finally:
+        other.kill()
+        other.wait()
+    assert run.cells == {}

@@ -122,7 +122,12 @@ class ColdEngine(ManagedDaemon):
             raise UserError(f"{self.dockerd} is not on PATH: run `sudo scripts/bootstrap-engine.sh` to install the engine")
         if os.geteuid() != 0:
             raise UserError("the cold-pull engine is a second dockerd and needs root: run bench as root, or skip pulls")
-        self.root, token = _new_root(work_root(self._work_dir, max_chars=MAX_ROOT_CHARS))
+        from bench.engine.workdirs import hold, sweep
+
+        parent = work_root(self._work_dir, max_chars=MAX_ROOT_CHARS)
+        sweep(parent)  # what registries and cold engines killed outright left behind
+        self.root, token = _new_root(parent)
+        self._held = hold(self.root)
         _LIVE.add(self)
         # containerd namespaces allow [A-Za-z0-9] words joined by . _ -
         self.name = f"bench-cold-{token}"
@@ -207,6 +212,9 @@ class ColdEngine(ManagedDaemon):
         if self.bridge is not None:
             _remove_bridge(self.bridge)
             self.bridge = None
+        if getattr(self, "_held", None) is not None:
+            self._held.release()
+            self._held = None
         _LIVE.discard(self)
         if self._guard is not None:
             self._guard.close()

@@ -181,7 +181,11 @@ class LocalRegistry(ManagedDaemon):
                 "(`sudo scripts/bootstrap-engine.sh` does)"
             )
         root = work_root(self._work_dir)
+        from bench.engine.workdirs import hold, sweep
+
+        sweep(root)  # what registries and cold engines killed outright left behind
         self.dir = Path(tempfile.mkdtemp(prefix="registry-", dir=root))
+        self._held = hold(self.dir)
         _LIVE.add(self)
         self.storage.mkdir()
         for attempt in range(3):  # a free port can be taken between probe and bind
@@ -261,6 +265,9 @@ class LocalRegistry(ManagedDaemon):
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
+        if getattr(self, "_held", None) is not None:
+            self._held.release()
+            self._held = None
         _LIVE.discard(self)
         if self._guard is not None:
             self._guard.close()
