@@ -237,15 +237,19 @@ def waterfall(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance
             # the parents in between were not measured in this run: one step from bloated
             path = [before["variant"]] + [n for n in path if n != before["variant"]]
         sizes_ = [float(va.loc[va["variant"] == n, "disk_bytes"].iloc[0]) for n in path]
-        labels, prev = [], None
+        labels, prev, had = [], None, set()
         for i, (name, size) in enumerate(zip(path, sizes_)):
-            tech = va.loc[va["variant"] == name, "techniques"].iloc[0]
+            tech = [t for t in str(va.loc[va["variant"] == name, "techniques"].iloc[0] or "").split("+") if t]
             parent = va.loc[va["variant"] == name, "parent"].iloc[0]
             label = name
-            if i and tech:
-                label += "\n" + textwrap.fill(tech.replace("+", ", "), 30)
+            # Only what this step adds to the bar before it: a variant's own list repeats
+            # every technique of its ancestors.
+            new = [t for t in tech if t not in had and t != name]
+            if i and new:
+                label += "\n+ " + textwrap.fill(", ".join(new), 18)
+            had.update(tech)
             if i and parent and parent != path[i - 1]:
-                label += f"\n(parent {parent} not in this run)"
+                label += f"\n(via {parent},\nnot in this run)"
             if prev is None or np.isnan(prev) or np.isnan(size):
                 ax.bar(i, size, color=BLOATED if i == 0 else OKABE_ITO[0], width=0.6)
                 ax.text(i, size, fmt.size(size), ha="center", va="bottom", fontsize=7.5)
