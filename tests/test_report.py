@@ -322,7 +322,7 @@ def test_waterfall_starts_at_bloated_when_parents_were_not_measured(run):
     go = [ax for ax in fig.axes if ax.get_title(loc="left").startswith("go")][0]
     ticks = [t.get_text() for t in go.get_xticklabels()]
     assert ticks[0] == "bloated" and ticks[1].startswith("scratch")
-    assert "parent distroless not in this run" in ticks[1]
+    assert "(via distroless,\nnot in this run)" in ticks[1]
 
 
 def test_report_leads_with_findings(run, summary):
