@@ -40,6 +40,8 @@ _NETWORK_FLAKE = re.compile(
     r"Could not connect to|Failed to fetch|Connection refused|Network is unreachable|"
     r"Read timed out|Connection timed out|TLS handshake timeout|i/o timeout", re.I)
 
+RETRY_PAUSE = 15.0  # seconds before the one retry of a build that hit a network error
+
 WORK_DIR = Path(os.environ.get("BENCH_WORK_DIR", Path.home() / ".cache" / "bench" / "work"))
 
 
@@ -414,7 +416,12 @@ class Runner:
                 # retry, and the cell says so. The failed attempt's time is not a sample.
                 log.warning("%s: %s build hit a network error, retrying once: %s", cell.key, scenario, e)
                 self._retried.append(f"{scenario} build {rep + 1} retried after a network error")
-                return run_build(self.executor, **kw)
+                time.sleep(RETRY_PAUSE)  # a resolver that just failed rarely answers a moment later
+                try:
+                    return run_build(self.executor, **kw)
+                except BuildFailed as again:
+                    raise BuildFailed(f"{again} (a network error twice, {RETRY_PAUSE:g} s apart: "
+                                      "rerun with --resume RUN --retry-failed)") from again
 
         samples: list[Sample] = []
         edited_images: list[str] = []

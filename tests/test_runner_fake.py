@@ -172,6 +172,8 @@ def test_a_network_flake_is_retried_once_and_noted(tmp_path, engine, monkeypatch
     engine.responses[("docker", "buildx", "build")] = build
     monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
     monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    pauses = []
+    monkeypatch.setattr(runner_mod.time, "sleep", pauses.append)
     apps = load_apps(_app_dir(tmp_path))
     plan = make_plan([(apps[0], apps[0].variants[0])], profile="quick", push_pull=False, analyze=False)
     run = Run.create(tmp_path / "results", {})
@@ -179,6 +181,20 @@ def test_a_network_flake_is_retried_once_and_noted(tmp_path, engine, monkeypatch
     (cell,) = run.cells.values()
     assert cell.status == "ok" and "cold build 1 retried after a network error" in cell.reason
     assert len(run.frame().query("metric == 'build_wall_seconds' and scenario == 'cold'")) == 1
+    assert pauses == [runner_mod.RETRY_PAUSE]
+
+
+def test_a_network_error_twice_fails_the_cell_and_says_how_to_retry(tmp_path, engine, monkeypatch):
+    flaky = '{"vertexes":[{"digest":"x","name":"[1/2] RUN apt-get update","error":"Temporary failure resolving"}]}'
+    engine.responses[("docker", "buildx", "build")] = lambda argv: (1, "", flaky)
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    monkeypatch.setattr(runner_mod.time, "sleep", lambda s: None)
+    apps = load_apps(_app_dir(tmp_path))
+    plan = make_plan([(apps[0], apps[0].variants[0])], profile="quick", push_pull=False, analyze=False)
+    run = Run.create(tmp_path / "results", {})
+    Runner(engine, run, plan).execute()
+    (cell,) = run.cells.values()
+    assert cell.status == "failed" and "network error twice" in cell.reason and "--retry-failed" in cell.reason
 
 
 def test_resume_with_retry_failed_measures_failed_cells_again(tmp_path, engine, monkeypatch):
