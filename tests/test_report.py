@@ -438,3 +438,16 @@ def test_a_pull_time_is_not_read_off_images_of_one_size():
     assert n == 3 and extrapolated and abs(est - (1 + 1.2e9 / 30e6)) < 0.01
     est, *_ = pull_estimate(v, summary, "150mbit", 5e9)  # more than twice beyond the largest
     assert est != est
+
+
+def test_a_run_still_measuring_has_no_after_bigger_than_its_before():
+    import pandas as pd
+
+    from bench.report import tables
+
+    v = pd.DataFrame({"app": "node", "variant": ["bloated", "dockerignore"], "techniques": ["bloated", "dockerignore"],
+                      "disk_bytes": [1.13e9, 1.16e9], "smoke_ok": [True, True]})
+    assert tables.after_variant(v) is None  # dockerignore is measured, optimized not yet
+    v.loc[len(v)] = {"app": "node", "variant": "optimized", "techniques": "optimized", "disk_bytes": 112e6,
+                     "smoke_ok": True}
+    assert tables.after_variant(v)["variant"] == "optimized"

@@ -228,7 +228,9 @@ def waterfall(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance
         after = tables.after_variant(va)
         if after is None:
             ax.axis("off")
-            ax.set_title(f"{app}: no variant other than bloated passed its smoke check", loc="left")
+            passed = va[va["smoke_ok"].astype(bool) & va["disk_bytes"].notna() & (va["variant"] != "bloated")]
+            ax.set_title(f"{app}: " + ("no variant smaller than bloated measured (yet)" if len(passed)
+                                       else "no variant other than bloated passed its smoke check"), loc="left")
             continue
         measured = set(va.loc[va["disk_bytes"].notna(), "variant"])
         path = [n for n in tables.chain(v, app, after["variant"]) if n in measured]

@@ -200,6 +200,8 @@ def evaluate(run: RunData, summary: pd.DataFrame | None = None, claims: dict | N
             if fmt.missing(val):
                 if fmt.missing(row["before_bytes"]) and not (is_size and c["which"] == "after"):
                     why = f"{apps[0]} has no measured bloated variant"
+                elif isinstance(row.get("note"), str) and "no variant measured so far" in row["note"]:
+                    why = f"no variant of {apps[0]} smaller than bloated has been measured in this run yet"
                 else:
                     why = f"no variant of {apps[0]} other than bloated passed its smoke check"
                 results.append(_untestable(c, why, art))
@@ -317,9 +319,12 @@ def evaluate(run: RunData, summary: pd.DataFrame | None = None, claims: dict | N
 
         if kind == "routine_under":
             art = f"≥ {fmt.size(c['over'])} → < {fmt.size(c['under'])}"
-            big = ba[ba["before_bytes"] >= c["over"]]
+            big = ba[(ba["before_bytes"] >= c["over"]) & ba["after_bytes"].notna()]
             if big.empty:
-                results.append(_untestable(c, f"no app's bloated image reached {fmt.size(c['over'])}", art))
+                why = (f"no app's bloated image reached {fmt.size(c['over'])}"
+                       if not (ba["before_bytes"] >= c["over"]).any()
+                       else f"no app whose bloated image reached {fmt.size(c['over'])} has a measured after yet")
+                results.append(_untestable(c, why, art))
                 continue
             under = big["after_bytes"] < c["under"]
             shown = f"{int(under.sum())} of {len(big)} apps: " + ", ".join(

@@ -43,6 +43,12 @@ def _delta(v, parent, unit: str, relative: bool = True) -> str:
     return f"{s} ({ds})".replace("(-", "(−")
 
 
+def _after_cell(r) -> str:
+    if isinstance(r.after_variant, str):
+        return f"{fmt.spread(r.after_bytes, r.after_q1, r.after_q3, 'B')} ({r.after_variant})"
+    return "none yet" if "no variant measured so far" in str(r.note) else "none passed smoke"
+
+
 def before_after_table(ba: pd.DataFrame) -> str:
     rows = []
     for r in ba.itertuples(index=False):
@@ -61,8 +67,7 @@ def before_after_table(ba: pd.DataFrame) -> str:
             "App": r.app,
             "Article's scenario": r.scenario or "–",
             "Before (bloated), median [IQR]": fmt.spread(r.before_bytes, r.before_q1, r.before_q3, "B"),
-            "After: smallest that passed smoke": (f"{fmt.spread(r.after_bytes, r.after_q1, r.after_q3, 'B')} "
-                                                  f"({r.after_variant})" if isinstance(r.after_variant, str) else "none passed smoke"),
+            "After: smallest that passed smoke": _after_cell(r),
             "Reduction": fmt.percent(r.reduction),
             "After, compressed": fmt.size(r.after_compressed_bytes),
             "Article: before → after": art,

@@ -92,9 +92,24 @@ def before_variant(v: pd.DataFrame) -> pd.Series | None:
 
 
 def after_variant(v: pd.DataFrame) -> pd.Series | None:
-    """The article's "after": the smallest variant whose smoke check passed."""
+    """The article's "after": the smallest variant whose smoke check passed, and smaller than
+    the before (in a run still measuring, the small variants may not have been built yet)."""
     ok = v[v["smoke_ok"].astype(bool) & v["disk_bytes"].notna() & (v["variant"] != "bloated")]
-    return None if ok.empty else ok.sort_values("disk_bytes").iloc[0]
+    if ok.empty:
+        return None
+    a = ok.sort_values("disk_bytes").iloc[0]
+    b = before_variant(v)
+    if b is not None and not pd.isna(b["disk_bytes"]) and a["disk_bytes"] >= b["disk_bytes"]:
+        return None
+    return a
+
+
+def unmeasured_variants(run: RunData, app: str) -> list[str]:
+    """Variants of `app` the run planned but has not measured (yet)."""
+    planned = [k.split("/", 1)[1] for k in (run.metadata.get("plan") or {}).get("cells") or []
+               if k.split("/", 1)[0] == app]
+    done = set(run.cells.loc[run.cells["app"] == app, "variant"]) if len(run.cells) else set()
+    return [v for v in planned if v not in done]
 
 
 def before_after(run: RunData, summary: pd.DataFrame | None = None, claims: dict | None = None) -> pd.DataFrame:
@@ -128,13 +143,23 @@ def before_after(run: RunData, summary: pd.DataFrame | None = None, claims: dict
             "article_reduction": sc.get("reduction", np.nan) / 100 if sc.get("reduction") else np.nan,
             "standin": bool(va["standin"].any()),
             "comparable": not sc.get("untestable") and bool(sc),
-            "note": sc.get("untestable", "" if sc else "the article has no scenario for this app"),
+            "note": "; ".join(x for x in (
+                sc.get("untestable", "" if sc else "the article has no scenario for this app"),
+                _unmeasured_note(run, app, a)) if x),
             "smaller_but_failed": ", ".join(excluded["variant"]),
         }
         row["reduction"] = (1 - row["after_bytes"] / row["before_bytes"]
                             if b is not None and a is not None and row["before_bytes"] else np.nan)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _unmeasured_note(run: RunData, app: str, after) -> str:
+    missing = unmeasured_variants(run, app)
+    if not missing:
+        return ""
+    head = "no variant measured so far is smaller than the bloated one; " if after is None else ""
+    return f"{head}not measured in this run (yet): {', '.join(missing)}"
 
 
 def bases(run: RunData, summary: pd.DataFrame | None = None, claims: dict | None = None) -> pd.DataFrame:
