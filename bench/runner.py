@@ -154,9 +154,7 @@ class Runner:
         try:
             return self._execute()
         finally:
-            for ctx in self._contexts.values():
-                shutil.rmtree(ctx.parent, ignore_errors=True)
-            shutil.rmtree(mine, ignore_errors=True)
+            shutil.rmtree(mine, ignore_errors=True)  # every app copy of this run lives below it
             held.release()
 
     def _execute(self) -> Run:
