@@ -422,26 +422,33 @@ class Runner:
                                       "rerun with --resume RUN --retry-failed)") from again
 
         samples: list[Sample] = []
-        edited_images: list[str] = []
+        built: list[str] = []  # every image this cell's builds made, in order
+
+        def keep(result):
+            if result.image_digest:
+                built.append(result.image_digest)
+            return result
+
         for w in range(cell.warmup):
-            build("warmup", w)
+            keep(build("warmup", w))
         for rep in range(cell.repeat):
             if "cold" in cell.scenarios:
-                samples += build("cold", rep).samples(app.name, v.name)
+                samples += keep(build("cold", rep)).samples(app.name, v.name)
             if "warm" in cell.scenarios:
-                samples += build("warm", rep).samples(app.name, v.name)
+                samples += keep(build("warm", rep)).samples(app.name, v.name)
             if "edit" in cell.scenarios and app.edit:
                 # A fresh line each time, so no earlier edit build can be reused from cache.
                 line = f"{app.edit.append} {self.run.run_id} {v.name} {rep}"
                 with edited(ctx / app.edit.file, line):
-                    result = build("edit", rep)
-                samples += result.samples(app.name, v.name)
-                if result.image_digest:
-                    edited_images.append(result.image_digest)
+                    samples += keep(build("edit", rep)).samples(app.name, v.name)
         if "edit" in cell.scenarios and app.edit:
-            restored = build("restore", 0)  # the tag points at the unedited image again (from cache)
-            # The edit builds' images are now untagged; they are bench's, so remove them.
-            stale = [d for d in edited_images if d != restored.image_digest]
+            # The tag points at the unedited image again (from cache).
+            keep(build("restore", 0))
+        # Each --no-cache build and each edit makes a new image and moves the tag on, so the
+        # earlier ones are left untagged (a repeated 1 GB cell would leave GBs behind). They
+        # are this cell's own, made moments ago: remove all but the one the tag names.
+        if built:
+            stale = list(dict.fromkeys(d for d in built if d != built[-1]))
             if stale:
                 self.executor.run(["docker", "rmi", *stale], check=False)
         return samples

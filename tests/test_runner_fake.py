@@ -424,3 +424,27 @@ def test_one_run_is_measured_by_one_process_at_a_time(tmp_path, engine, monkeypa
         other.kill()
         other.wait()
     assert run.cells == {}
+
+
+def test_a_cell_removes_the_images_its_repeated_builds_left_untagged(tmp_path, engine, monkeypatch):
+    # Every cold and edit build makes a new image; the tag ends on the restored unedited one.
+    raw = (FIX / "rawjson" / "cold_scratch.rawjson").read_text()
+    made = iter(["sha256:cold0", "sha256:cold0", "sha256:edit0",
+                 "sha256:cold1", "sha256:cold1", "sha256:edit1", "sha256:cold1"])
+
+    def build(argv):
+        meta = Path(argv[argv.index("--metadata-file") + 1])
+        meta.write_text(json.dumps({"containerimage.config.digest": next(made)}))
+        return 0, "", raw
+
+    engine.responses[("docker", "buildx", "build")] = build
+    engine.on("docker", "rmi")
+    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    apps = load_apps(_app_dir(tmp_path))
+    plan = make_plan([(apps[0], apps[0].variants[0])], profile="quick", repeat=2, push_pull=False, analyze=False)
+    run = Run.create(tmp_path / "results", {})
+    Runner(engine, run, plan).execute()
+    removals = [c[2:] for c in engine.calls if c[:2] == ("docker", "rmi")]
+    assert removals == [("sha256:cold0", "sha256:edit0", "sha256:edit1")]
+    assert next(made, None) is None  # 2 x (cold, warm, edit) and the restore
