@@ -133,6 +133,8 @@ class Runner:
     reporter: Reporter = field(default_factory=Reporter)
     resume: bool = False
     retry_failed: bool = False  # with resume: measure failed cells again
+    redo: frozenset = frozenset()  # with resume: finished cells to set aside and measure again
+    redo_because: str = "asked for with --redo"
     _contexts: dict = field(default_factory=dict)
     _resolved: dict = field(default_factory=dict)
     _registry: object = None
@@ -152,6 +154,10 @@ class Runner:
             raise UserError(f"run {self.run.run_id} is being measured by another bench process right now: "
                             "let it finish (or stop it), then resume") from None
         try:
+            for key in sorted(self.redo):  # only now that this process owns the run
+                if self.run.cells.get(key) is not None and self.run.cells[key].status != "pending":
+                    n = self.run.supersede(key, self.redo_because)
+                    self.reporter.step(f"{key}: its {n} earlier rows set aside in superseded.csv")
             return self._execute()
         finally:
             shutil.rmtree(mine, ignore_errors=True)  # every app copy of this run lives below it
@@ -181,6 +187,9 @@ class Runner:
                     stored = self._measure_cell(cell, registry, cold)
                     stored.loadavg = [round(load0, 2), round(os.getloadavg()[0], 2)]
                     stored.started_utc, stored.seconds = started, round(time.perf_counter() - t0, 1)
+                    if cell.key in self.redo:
+                        note = "measured again with --redo; the earlier attempt's rows are in superseded.csv"
+                        stored.reason = f"{stored.reason}; {note}" if stored.reason else note
                     segment["cells"] += 1
                     segment["ended_utc"] = _utcnow()  # kept current: a run killed outright still has it
                     self.run.set_cell(stored)

@@ -5,6 +5,8 @@
     results/runs/<run_id>/samples.csv     tidy long rows (also samples.parquet)
     results/runs/<run_id>/cells.json      one entry per app/variant: status, reason,
                                           techniques, parent, bases as written/resolved
+    results/runs/<run_id>/superseded.csv  rows of cells measured again with --redo, with
+                                          when and why (nothing measured is thrown away)
     results/latest                        text file naming the newest complete run
 
 Everything is rewritten atomically (temp file + rename) after each cell, because a later
@@ -107,11 +109,13 @@ def new_run_id(now: datetime | None = None) -> str:
 class Run:
     """A run folder: append samples per cell, rewrite files atomically each time."""
 
-    def __init__(self, folder: Path, metadata: dict, cells: dict[str, Cell], rows: list[dict]):
+    def __init__(self, folder: Path, metadata: dict, cells: dict[str, Cell], rows: list[dict],
+                 superseded: list[dict] | None = None):
         self.folder = folder
         self.metadata = metadata
         self.cells = cells
         self.rows = rows
+        self.superseded = superseded or []
 
     @property
     def run_id(self) -> str:
@@ -157,7 +161,13 @@ class Run:
 
             df = pd.read_csv(csv_path, keep_default_na=False)
             rows = df.to_dict("records")
-        return cls(folder, metadata, cells, rows)
+        superseded: list[dict] = []
+        old_path = folder / "superseded.csv"
+        if old_path.is_file() and old_path.stat().st_size:
+            import pandas as pd
+
+            superseded = pd.read_csv(old_path, keep_default_na=False).to_dict("records")
+        return cls(folder, metadata, cells, rows, superseded)
 
     # -- writing ----------------------------------------------------------------------------
     def set_cell(self, cell: Cell) -> None:
@@ -179,6 +189,25 @@ class Run:
     def drop_cell_rows(self, cell: Cell) -> None:
         self.rows = [r for r in self.rows if (r["app"], r["variant"]) != (cell.app, cell.variant)]
 
+    def supersede(self, key: str, why: str) -> int:
+        """Set a measured cell aside to be measured again: its rows move to superseded.csv
+        (with when and why), the cell becomes pending. Returns how many rows moved."""
+        cell = self.cells.get(key)
+        if cell is None or cell.status == "pending":
+            raise UserError(f"run {self.run_id} has no measured cell {key} to measure again")
+        when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        mine = [r for r in self.rows if (r["app"], r["variant"]) == (cell.app, cell.variant)]
+        self.superseded += [{**r, "superseded_utc": when, "superseded_why": why,
+                             "superseded_status": cell.status} for r in mine]
+        self.drop_cell_rows(cell)
+        cell.status, cell.reason = "pending", why
+        self.metadata.setdefault("notes", []).append(
+            f"{when}: {key} set aside to be measured again ({why}); its {len(mine)} earlier rows "
+            "are kept in superseded.csv")
+        self.metadata["complete"] = False
+        self.save()
+        return len(mine)
+
     def save(self) -> None:
         self.metadata["updated_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         _atomic_write(
@@ -191,6 +220,10 @@ class Run:
         )
         df = self.frame()
         _atomic_write(self.folder / "samples.csv", df.to_csv(index=False).encode())
+        if self.superseded:
+            import pandas as pd
+
+            _atomic_write(self.folder / "superseded.csv", pd.DataFrame(self.superseded).to_csv(index=False).encode())
         try:
             import io
 

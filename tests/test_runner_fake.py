@@ -448,3 +448,44 @@ def test_a_cell_removes_the_images_its_repeated_builds_left_untagged(tmp_path, e
     removals = [c[2:] for c in engine.calls if c[:2] == ("docker", "rmi")]
     assert removals == [("sha256:cold0", "sha256:edit0", "sha256:edit1")]
     assert next(made, None) is None  # 2 x (cold, warm, edit) and the restore
+
+
+def test_redo_measures_a_finished_cell_again_and_keeps_its_earlier_rows(tmp_path, engine, monkeypatch):
+    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    apps = load_apps(_app_dir(tmp_path))
+    plan = make_plan([(apps[0], v) for v in apps[0].variants], profile="quick", push_pull=False, analyze=False)
+    run = Run.create(tmp_path / "results", {})
+    Runner(engine, run, plan).execute()
+    assert run.metadata["complete"]
+    before = run.frame()
+    n_scratch = int((before.variant == "scratch").sum())
+    first = len(engine.calls)
+
+    again = Run.open(run.folder)
+    Runner(engine, again, plan, resume=True, redo=frozenset({"demo/scratch"}),
+           redo_because="npm ci stalled").execute()
+    tags = {c[c.index("-t") + 1] for c in engine.calls[first:] if c[:3] == ("docker", "buildx", "build")}
+    assert tags == {"bench/demo:scratch"}  # the other cell is not rebuilt
+
+    done = Run.open(run.folder)
+    assert done.metadata["complete"] and done.cells["demo/scratch"].status == "ok"
+    assert "measured again with --redo" in done.cells["demo/scratch"].reason
+    assert any("demo/scratch" in n and "npm ci stalled" in n for n in done.metadata["notes"])
+    # the new rows replace the old in samples.csv; the old ones are kept, marked, beside it
+    assert int((done.frame().variant == "scratch").sum()) == n_scratch
+    old = __import__("pandas").read_csv(run.folder / "superseded.csv")
+    assert len(old) == n_scratch and set(old.superseded_why) == {"npm ci stalled"}
+    assert set(old.variant) == {"scratch"} and set(old.superseded_status) == {"ok"}
+    assert len(done.superseded) == n_scratch
+
+
+def test_redo_needs_resume_and_a_cell_of_the_run(tmp_path, capsys):
+    from bench.cli import main
+
+    assert main(["run", "--redo", "go/scratch"]) == 1
+    assert "--redo goes with --resume" in capsys.readouterr().err
+    run = Run.create(tmp_path / "results", {})
+    assert main(["run", "--resume", str(run.folder), "--results", str(tmp_path / "results"),
+                 "--redo", "go/nosuch"]) == 1
+    assert "--redo go/nosuch" in capsys.readouterr().err

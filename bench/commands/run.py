@@ -30,6 +30,11 @@ def add_arguments(p):
                    help="hub: pull real bases; local: build stand-ins; auto: hub when a registry answers")
     p.add_argument("--resume", nargs="?", const="", metavar="RUN",
                    help="continue the newest (or the named) interrupted run without redoing finished cells")
+    p.add_argument("--redo", action="append", metavar="APP/VARIANT",
+                   help="with --resume: measure these finished cells again; their earlier rows move to "
+                        "the run's superseded.csv (repeatable)")
+    p.add_argument("--because", metavar="TEXT", default="asked for with --redo",
+                   help="with --redo: why, kept in the run's notes and beside the superseded rows")
     p.add_argument("--retry-failed", action="store_true",
                    help="with --resume: measure the cells that failed again (e.g. after a network error)")
     p.add_argument("--results", type=Path, default=RESULTS_DIR, help="results directory (default: results/)")
@@ -76,12 +81,17 @@ def run(args) -> int:
 
     if args.retry_failed and args.resume is None:
         raise UserError("--retry-failed goes with --resume: name the run whose failed cells to measure again")
+    if args.redo and args.resume is None:
+        raise UserError("--redo goes with --resume: name the run whose cells to measure again")
     apps = load_apps(args.apps)
     pairs = select(apps, args.only)
     run_ = None
     if args.resume is not None:
         run_ = Run.open(find_run(args.results, args.resume or None, complete=False))
-        if run_.metadata.get("complete"):
+        for key in args.redo or []:
+            if key not in {f"{a.name}/{v.name}" for a, v in pairs}:
+                raise UserError(f"--redo {key}: not an APP/VARIANT of this run's apps (see `python -m bench list`)")
+        if run_.metadata.get("complete") and not args.redo:
             print(f"run {run_.run_id} is already complete; nothing to resume")
             return 0
     settings = _settings(args, run_.metadata if run_ else None)
@@ -114,7 +124,8 @@ def run(args) -> int:
 
     with RichReporter(len(plan.cells)) as reporter:
         runner = Runner(ex, run_, plan, bases_mode=args.bases, reporter=reporter, resume=args.resume is not None,
-                        retry_failed=args.retry_failed)
+                        retry_failed=args.retry_failed, redo=frozenset(args.redo or ()),
+                        redo_because=args.because)
         runner.execute()
     from bench.commands._summary import print_summary
 

@@ -78,4 +78,4 @@ def generate(run, out_dir: Path | None = None, results_dir: Path | None = None) 
         prefix = Path(os.path.relpath(assets.resolve(), Path(results_dir).resolve())).as_posix() + "/"
         top.write_text(markdown.render(run, prefix, summary=summary, claims=claims_data, evaluated=evaluated))
         files.append(top)
-    return Written(report, top, files, claims.summary_counts(evaluated), stats.cv_warnings(summary))
+    return Written(report, top, files, claims.summary_counts(evaluated), stats.cv_warnings(summary, run.samples))

@@ -58,8 +58,12 @@ def unstable(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[summary["unstable"].astype(bool)]
 
 
-def cv_warnings(summary: pd.DataFrame) -> list[str]:
-    """One line per unstable number, saying what to do about it."""
+def cv_warnings(summary: pd.DataFrame, samples: pd.DataFrame | None = None) -> list[str]:
+    """One line per unstable number, saying what to do about it.
+
+    With the samples, an unstable build time also names the build step whose time moved the
+    most between repetitions: a package download that stalled reads very differently from a
+    compile that was slow everywhere."""
     out = []
     for r in unstable(summary).itertuples(index=False):
         where = f"{r.app}/{r.variant} {r.scenario} {r.metric}"
@@ -67,8 +71,29 @@ def cv_warnings(summary: pd.DataFrame) -> list[str]:
             where += f" @{r.profile}"
         if r.detail:
             where += f" [{r.detail}]"
-        out.append(f"{where}: CV {r.cv:.0%} over {r.n} samples (> {CV_LIMIT:.0%}); {CV_HINT}")
+        line = f"{where}: CV {r.cv:.0%} over {r.n} samples (> {CV_LIMIT:.0%})"
+        step = _moving_step(samples, r) if samples is not None and r.metric == "build_wall_seconds" else None
+        if step:
+            line += f"; {step}"
+        out.append(f"{line}; {CV_HINT}")
     return out
+
+
+def _moving_step(samples: pd.DataFrame, r) -> str | None:
+    """'the step that varied most: `RUN npm ci` 5.0 s to 315.3 s' for one build cell."""
+    s = samples[(samples["app"] == r.app) & (samples["variant"] == r.variant)
+                & (samples["scenario"] == r.scenario) & (samples["metric"] == "step_seconds")]
+    if s.empty:
+        return None
+    spread = s.groupby("detail")["value"].agg(["min", "max"])
+    spread = spread[spread["max"] > spread["min"]]
+    if spread.empty:
+        return None
+    detail = (spread["max"] - spread["min"]).idxmax()
+    lo, hi = spread.loc[detail, "min"], spread.loc[detail, "max"]
+    name = " ".join(str(detail).split())
+    name = name if len(name) <= 70 else name[:67] + "..."
+    return f"the step that varied most: `{name}`, {lo:.1f} s to {hi:.1f} s"
 
 
 def median_of(summary: pd.DataFrame, app: str, variant: str, scenario: str, metric: str,
