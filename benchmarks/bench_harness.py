@@ -44,6 +44,7 @@ def overhead(app_name: str, variant: str, runs: int, scenario: str) -> dict:
     ctx_args = build_context_args(res.values())
     tag = f"bench/harness-{app_name}:{variant}"
     bare, harness, own = [], [], []
+    made: set[str] = set()  # every image the builds made (a cold build makes a new one each time)
     with tempfile.TemporaryDirectory() as tmp:
         meta = Path(tmp) / "m.json"
         argv = build_argv(context=app.context, dockerfile=v.dockerfile, tag=tag, metadata_file=meta,
@@ -53,12 +54,14 @@ def overhead(app_name: str, variant: str, runs: int, scenario: str) -> dict:
             t0 = time.perf_counter()
             subprocess.run(argv, capture_output=True, check=True)
             bare.append(time.perf_counter() - t0)
+            made.add(json.loads(meta.read_text()).get("containerimage.config.digest", ""))
 
         def one_bench(i):
             t0 = time.perf_counter()
             r = run_build(ex, scenario=scenario, repetition=i, context=app.context, dockerfile=v.dockerfile,
                           tag=tag, build_contexts=ctx_args)
             r.samples(app_name, variant)
+            made.add(r.image_digest)
             harness.append(time.perf_counter() - t0)
             # What bench adds around the same build: everything but the build command itself.
             own.append(harness[-1] - r.completed.seconds)
@@ -72,7 +75,7 @@ def overhead(app_name: str, variant: str, runs: int, scenario: str) -> dict:
                 one_bare()
                 one_bench(i)
             print(f"  pair {i + 1}: bare {bare[-1]:.3f} s, bench {harness[-1]:.3f} s", flush=True)
-    ex.run(["docker", "rmi", tag], check=False)
+    ex.run(["docker", "rmi", tag, *sorted(d for d in made if d)], check=False)
     mb, mh, mo = statistics.median(bare), statistics.median(harness), statistics.median(own)
     return {"cell": f"{app_name}/{variant}", "scenario": scenario, "runs": runs, "bare_median_s": mb,
             "bench_median_s": mh, "ratio": mh / mb, "own_median_s": mo, "own_ratio": mo / mb,

@@ -232,12 +232,17 @@ def test_base_layers_found_by_size():
 
 
 # -- statistics ------------------------------------------------------------------------------
-def test_cv_flags_the_unstable_number_only(summary):
+def test_cv_flags_the_unstable_number_only(run, summary):
     flagged = stats.unstable(summary)
     keys = set(zip(flagged["app"], flagged["variant"], flagged["scenario"], flagged["metric"]))
     assert keys == {("node", "bloated", "cold", "build_wall_seconds")}
     w = stats.cv_warnings(summary)
     assert len(w) == 1 and "CV 22%" in w[0] and "pyperf" in w[0] and "repetitions" in w[0]
+    assert markdown.stability_counts(summary).startswith("cold builds 1 (typically ")
+    text = markdown.render(run, "report/", summary=summary)
+    stability = text[text.index("## 6. Stability"):]
+    assert "1 number varies by more than 10%" in stability and "By kind: cold builds 1" in stability
+    assert stability.count("- ⚠ node/bloated cold build_wall_seconds") == 1
 
 
 def test_an_unstable_build_time_names_the_step_that_moved():
