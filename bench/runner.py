@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import time
+import uuid
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -138,7 +139,7 @@ class Runner:
     _contexts: dict = field(default_factory=dict)
     _resolved: dict = field(default_factory=dict)
     _registry: object = None
-    _retried: list = field(default_factory=list)
+    _notes: list = field(default_factory=list)  # said in the cell's reason: retries, suspicious builds
     _cold: object = None
 
     # -- the whole plan ---------------------------------------------------------------------
@@ -257,7 +258,7 @@ class Runner:
         except UserError as e:
             stored.status, stored.reason = "failed", str(e)
             return stored
-        self._retried = []
+        self._notes = []
         try:
             with phase("builds"):
                 samples += self._builds(cell, ctx, build_contexts)
@@ -287,8 +288,8 @@ class Runner:
                 with phase("analysis"):
                     samples += self._optional("analysis", stored, lambda: self._analyze(cell, tag))
             stored.status = "ok"
-            if self._retried:
-                note = "; ".join(self._retried)
+            if self._notes:
+                note = "; ".join(self._notes)
                 stored.reason = f"{stored.reason}; {note}" if stored.reason else note
         except BuildFailed as e:
             stored.status, stored.reason = "failed", str(e)
@@ -422,7 +423,7 @@ class Runner:
                 # A package registry that did not answer is not the Dockerfile's fault: one
                 # retry, and the cell says so. The failed attempt's time is not a sample.
                 log.warning("%s: %s build hit a network error, retrying once: %s", cell.key, scenario, e)
-                self._retried.append(f"{scenario} build {rep + 1} retried after a network error")
+                self._notes.append(f"{scenario} build {rep + 1} retried after a network error")
                 time.sleep(RETRY_PAUSE)  # a resolver that just failed rarely answers a moment later
                 try:
                     return run_build(self.executor, **kw)
@@ -432,6 +433,10 @@ class Runner:
 
         samples: list[Sample] = []
         built: list[str] = []  # every image this cell's builds made, in order
+        # Each measurement of the cell (first, resumed after an interruption, --redo) edits
+        # with lines no earlier attempt wrote: BuildKit keeps the cache of a cut-short attempt,
+        # and an edit it has seen before is a cache hit, not an edit build.
+        attempt = uuid.uuid4().hex[:8]
 
         def keep(result):
             if result.image_digest:
@@ -447,9 +452,14 @@ class Runner:
                 samples += keep(build("warm", rep)).samples(app.name, v.name)
             if "edit" in cell.scenarios and app.edit:
                 # A fresh line each time, so no earlier edit build can be reused from cache.
-                line = f"{app.edit.append} {self.run.run_id} {v.name} {rep}"
+                line = f"{app.edit.append} {self.run.run_id} {v.name} {rep} {attempt}"
                 with edited(ctx / app.edit.file, line):
-                    samples += keep(build("edit", rep)).samples(app.name, v.name)
+                    result = keep(build("edit", rep))
+                samples += result.samples(app.name, v.name)
+                p = result.progress
+                if p.steps_total and p.steps_cached >= p.steps_total:
+                    self._notes.append(f"edit build {rep + 1} reused every step from cache: "
+                                         f"the edit to {app.edit.file} did not reach this Dockerfile's build")
         if "edit" in cell.scenarios and app.edit:
             # The tag points at the unedited image again (from cache).
             keep(build("restore", 0))

@@ -489,3 +489,49 @@ def test_redo_needs_resume_and_a_cell_of_the_run(tmp_path, capsys):
     assert main(["run", "--resume", str(run.folder), "--results", str(tmp_path / "results"),
                  "--redo", "go/nosuch"]) == 1
     assert "--redo go/nosuch" in capsys.readouterr().err
+
+
+def test_every_attempt_at_a_cell_edits_with_new_lines(tmp_path, engine, monkeypatch):
+    # A cut-short or --redo attempt leaves its edit builds in BuildKit's cache: the next
+    # attempt must not write the same lines, or its "edit" builds are cache hits.
+    seen = []
+    real_build = runner_mod.run_build
+
+    def spy(executor, **kw):
+        if kw["scenario"] == "edit":
+            seen.append((kw["context"] / "main.go").read_text())
+        return real_build(executor, **kw)
+
+    monkeypatch.setattr(runner_mod, "run_build", spy)
+    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    apps = load_apps(_app_dir(tmp_path))
+    plan = make_plan([(apps[0], apps[0].variants[0])], profile="quick", repeat=2, push_pull=False, analyze=False)
+    run = Run.create(tmp_path / "results", {"run_id": "R"})
+    Runner(engine, run, plan).execute()
+    Runner(engine, Run.open(run.folder), plan, resume=True, redo=frozenset({"demo/bloated"})).execute()
+    assert len(seen) == 4 and len(set(seen)) == 4
+
+
+def test_an_edit_build_served_wholly_from_cache_is_noted(tmp_path, engine, monkeypatch):
+    cached = '{"vertexes":[{"digest":"a","name":"[1/2] FROM scratch","cached":true,"started":"2026-11-27T00:00:00Z","completed":"2026-11-27T00:00:00Z"},' \
+             '{"digest":"b","name":"[2/2] COPY main.go /","cached":true,"started":"2026-11-27T00:00:00Z","completed":"2026-11-27T00:00:00Z"}]}'
+    good = (FIX / "rawjson" / "cold_scratch.rawjson").read_text()
+    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    real_build = runner_mod.run_build
+
+    def spy(executor, **kw):
+        if kw["scenario"] == "edit":
+            engine.responses[("docker", "buildx", "build")] = lambda argv: (0, "", cached)
+        else:
+            engine.responses[("docker", "buildx", "build")] = lambda argv: (0, "", good)
+        return real_build(executor, **kw)
+
+    monkeypatch.setattr(runner_mod, "run_build", spy)
+    apps = load_apps(_app_dir(tmp_path))
+    plan = make_plan([(apps[0], apps[0].variants[0])], profile="quick", push_pull=False, analyze=False)
+    run = Run.create(tmp_path / "results", {})
+    Runner(engine, run, plan).execute()
+    (cell,) = run.cells.values()
+    assert cell.status == "ok" and "edit build 1 reused every step from cache" in cell.reason
