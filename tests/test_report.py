@@ -478,3 +478,18 @@ def test_a_run_still_measuring_has_no_after_bigger_than_its_before():
     v.loc[len(v)] = {"app": "node", "variant": "optimized", "techniques": "optimized", "disk_bytes": 112e6,
                      "smoke_ok": True}
     assert tables.after_variant(v)["variant"] == "optimized"
+
+
+def test_a_step_is_credited_only_with_what_it_adds():
+    # slim inherits the multistage tag from its parent; the big saving is slim's, not multi-stage's
+    v = pd.DataFrame([
+        {"app": "node", "variant": "bloated", "parent": None, "techniques": "bloated", "smoke_ok": True, "disk_bytes": 1130e6},
+        {"app": "node", "variant": "multistage", "parent": "bloated", "techniques": "multistage+non-root",
+         "smoke_ok": True, "disk_bytes": 1084e6},
+        {"app": "node", "variant": "slim", "parent": "multistage", "techniques": "multistage+non-root+slim",
+         "smoke_ok": True, "disk_bytes": 244e6},
+    ])
+    st = claims.steps(None, v).set_index("variant")
+    assert st.loc["multistage", "adds"] == "multistage+non-root"
+    assert st.loc["slim", "adds"] == "slim"
+    assert round(st.loc["slim", "saved_bytes"] / 1e6) == 840
