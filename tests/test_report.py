@@ -298,11 +298,11 @@ def test_report_command_writes_report_into_run_and_results(tmp_path, capsys):
     assert "SYNTHETIC FIXTURE" in text and "Do not edit by hand" in text
     assert (folder / "report" / "claims.csv").is_file()
     # regenerating gives the same files: no clock, no random ids (charts live in git diffs)
-    svg = (folder / "report" / "sizes.svg").read_bytes()
+    svgs = {n: (folder / "report" / f"{n}.svg").read_bytes() for n in charts.CHARTS}
     png = (folder / "report" / "sizes.png").read_bytes()
     assert report.run(_args("synthetic-run-small", results)) == 0
     assert (folder / "REPORT.md").read_text() == text
-    assert (folder / "report" / "sizes.svg").read_bytes() == svg
+    assert {n: (folder / "report" / f"{n}.svg").read_bytes() for n in charts.CHARTS} == svgs
     assert (folder / "report" / "sizes.png").read_bytes() == png
     assert "SYNTHETIC" in capsys.readouterr().out
 
@@ -493,3 +493,10 @@ def test_a_step_is_credited_only_with_what_it_adds():
     assert st.loc["multistage", "adds"] == "multistage+non-root"
     assert st.loc["slim", "adds"] == "slim"
     assert round(st.loc["slim", "saved_bytes"] / 1e6) == 840
+
+
+def test_svg_clip_ids_do_not_depend_on_python_object_ids():
+    a = '<clipPath id="p5e2ab1f9d3"/><path clip-path="url(#p5e2ab1f9d3)"/><clipPath id="p0123456789"/>'
+    b = '<clipPath id="p18bf4ca77a"/><path clip-path="url(#p18bf4ca77a)"/><clipPath id="pffffffffff"/>'
+    assert charts._stable_clip_ids(a) == charts._stable_clip_ids(b)
+    assert 'url(#clip0000)' in charts._stable_clip_ids(a) and 'id="clip0001"' in charts._stable_clip_ids(a)

@@ -518,5 +518,17 @@ def save(fig: Figure, folder: Path, name: str) -> list[Path]:
     svg = folder / f"{name}.svg"
     with matplotlib.rc_context({"svg.hashsalt": "bench", "svg.fonttype": "none"}):
         fig.savefig(svg, metadata={"Date": None, "Creator": None})
+    svg.write_text(_stable_clip_ids(svg.read_text()))
     out += [png, svg]
     return out
+
+
+def _stable_clip_ids(text: str) -> str:
+    """matplotlib names a clip *path* by hashing its Python id(), which differs run to run
+    (svg.hashsalt fixes only the rest): number them in order of appearance instead."""
+    import re
+
+    ids: dict[str, str] = {}
+    for m in re.finditer(r'id="(p[0-9a-f]{10})"', text):
+        ids.setdefault(m.group(1), f"clip{len(ids):04d}")
+    return re.sub(r"\b(p[0-9a-f]{10})\b", lambda m: ids.get(m.group(1), m.group(1)), text)
