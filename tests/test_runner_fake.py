@@ -426,7 +426,15 @@ def test_one_run_is_measured_by_one_process_at_a_time(tmp_path, engine, monkeypa
     assert run.cells == {}
 
 
-def test_a_cell_removes_the_images_its_repeated_builds_left_untagged(tmp_path, engine, monkeypatch):
+@pytest.fixture
+def demo(tmp_path, monkeypatch):
+    """The demo app, with a smoke check that passes and a private work folder."""
+    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
+    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
+    return load_apps(_app_dir(tmp_path))[0]
+
+
+def test_a_cell_removes_the_images_its_repeated_builds_left_untagged(tmp_path, engine, demo):
     # Every cold and edit build makes a new image; the tag ends on the restored unedited one.
     raw = (FIX / "rawjson" / "cold_scratch.rawjson").read_text()
     made = iter(["sha256:cold0", "sha256:cold0", "sha256:edit0",
@@ -439,10 +447,7 @@ def test_a_cell_removes_the_images_its_repeated_builds_left_untagged(tmp_path, e
 
     engine.responses[("docker", "buildx", "build")] = build
     engine.on("docker", "rmi")
-    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
-    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
-    apps = load_apps(_app_dir(tmp_path))
-    plan = make_plan([(apps[0], apps[0].variants[0])], profile="quick", repeat=2, push_pull=False, analyze=False)
+    plan = make_plan([(demo, demo.variants[0])], profile="quick", repeat=2, push_pull=False, analyze=False)
     run = Run.create(tmp_path / "results", {})
     Runner(engine, run, plan).execute()
     removals = [c[2:] for c in engine.calls if c[:2] == ("docker", "rmi")]
@@ -450,11 +455,8 @@ def test_a_cell_removes_the_images_its_repeated_builds_left_untagged(tmp_path, e
     assert next(made, None) is None  # 2 x (cold, warm, edit) and the restore
 
 
-def test_redo_measures_a_finished_cell_again_and_keeps_its_earlier_rows(tmp_path, engine, monkeypatch):
-    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
-    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
-    apps = load_apps(_app_dir(tmp_path))
-    plan = make_plan([(apps[0], v) for v in apps[0].variants], profile="quick", push_pull=False, analyze=False)
+def test_redo_measures_a_finished_cell_again_and_keeps_its_earlier_rows(tmp_path, engine, demo):
+    plan = make_plan([(demo, v) for v in demo.variants], profile="quick", push_pull=False, analyze=False)
     run = Run.create(tmp_path / "results", {})
     Runner(engine, run, plan).execute()
     assert run.metadata["complete"]
@@ -491,7 +493,7 @@ def test_redo_needs_resume_and_a_cell_of_the_run(tmp_path, capsys):
     assert "--redo go/nosuch" in capsys.readouterr().err
 
 
-def test_every_attempt_at_a_cell_edits_with_new_lines(tmp_path, engine, monkeypatch):
+def test_every_attempt_at_a_cell_edits_with_new_lines(tmp_path, engine, demo, monkeypatch):
     # A cut-short or --redo attempt leaves its edit builds in BuildKit's cache: the next
     # attempt must not write the same lines, or its "edit" builds are cache hits.
     seen = []
@@ -503,22 +505,17 @@ def test_every_attempt_at_a_cell_edits_with_new_lines(tmp_path, engine, monkeypa
         return real_build(executor, **kw)
 
     monkeypatch.setattr(runner_mod, "run_build", spy)
-    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
-    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
-    apps = load_apps(_app_dir(tmp_path))
-    plan = make_plan([(apps[0], apps[0].variants[0])], profile="quick", repeat=2, push_pull=False, analyze=False)
+    plan = make_plan([(demo, demo.variants[0])], profile="quick", repeat=2, push_pull=False, analyze=False)
     run = Run.create(tmp_path / "results", {"run_id": "R"})
     Runner(engine, run, plan).execute()
     Runner(engine, Run.open(run.folder), plan, resume=True, redo=frozenset({"demo/bloated"})).execute()
     assert len(seen) == 4 and len(set(seen)) == 4
 
 
-def test_an_edit_build_served_wholly_from_cache_is_noted(tmp_path, engine, monkeypatch):
+def test_an_edit_build_served_wholly_from_cache_is_noted(tmp_path, engine, demo, monkeypatch):
     cached = '{"vertexes":[{"digest":"a","name":"[1/2] FROM scratch","cached":true,"started":"2026-11-27T00:00:00Z","completed":"2026-11-27T00:00:00Z"},' \
              '{"digest":"b","name":"[2/2] COPY main.go /","cached":true,"started":"2026-11-27T00:00:00Z","completed":"2026-11-27T00:00:00Z"}]}'
     good = (FIX / "rawjson" / "cold_scratch.rawjson").read_text()
-    monkeypatch.setattr(runner_mod, "smoke", lambda *a, **k: SmokeResult(True, 0.1, ""))
-    monkeypatch.setattr(runner_mod, "WORK_DIR", tmp_path / "work")
     real_build = runner_mod.run_build
 
     def spy(executor, **kw):
@@ -529,8 +526,7 @@ def test_an_edit_build_served_wholly_from_cache_is_noted(tmp_path, engine, monke
         return real_build(executor, **kw)
 
     monkeypatch.setattr(runner_mod, "run_build", spy)
-    apps = load_apps(_app_dir(tmp_path))
-    plan = make_plan([(apps[0], apps[0].variants[0])], profile="quick", push_pull=False, analyze=False)
+    plan = make_plan([(demo, demo.variants[0])], profile="quick", push_pull=False, analyze=False)
     run = Run.create(tmp_path / "results", {})
     Runner(engine, run, plan).execute()
     (cell,) = run.cells.values()

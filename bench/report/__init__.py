@@ -48,6 +48,7 @@ def generate(run, out_dir: Path | None = None, results_dir: Path | None = None) 
     claims_data = load_claims_file()
     summary = stats.summarize(run.samples)
     evaluated = claims.evaluate(run, summary, claims_data)
+    warnings = stats.cv_warnings(summary, run.samples)
     files: list[Path] = []
 
     import matplotlib
@@ -64,7 +65,8 @@ def generate(run, out_dir: Path | None = None, results_dir: Path | None = None) 
     summary.to_csv(assets / "summary.csv", index=False)
     files += [assets / f for f in ("claims.csv", "before_after.csv", "bases.csv", "ablation.csv", "summary.csv")]
 
-    text = markdown.render(run, f"{REPORT_DIR}/", summary=summary, claims=claims_data, evaluated=evaluated)
+    text = markdown.render(run, f"{REPORT_DIR}/", summary=summary, claims=claims_data, evaluated=evaluated,
+                           warnings=warnings)
     report = out_dir / "REPORT.md"
     report.write_text(text)
     files.append(report)
@@ -76,6 +78,7 @@ def generate(run, out_dir: Path | None = None, results_dir: Path | None = None) 
             and _inside(out_dir, Path(results_dir))):
         top = Path(results_dir) / "REPORT.md"
         prefix = Path(os.path.relpath(assets.resolve(), Path(results_dir).resolve())).as_posix() + "/"
-        top.write_text(markdown.render(run, prefix, summary=summary, claims=claims_data, evaluated=evaluated))
+        top.write_text(markdown.render(run, prefix, summary=summary, claims=claims_data, evaluated=evaluated,
+                                       warnings=warnings))
         files.append(top)
-    return Written(report, top, files, claims.summary_counts(evaluated), stats.cv_warnings(summary, run.samples))
+    return Written(report, top, files, claims.summary_counts(evaluated), warnings)

@@ -150,12 +150,8 @@ def steps(run: RunData, v: pd.DataFrame) -> pd.DataFrame:
         if p.empty or fmt.missing(p["disk_bytes"].iloc[0]):
             continue
         pb = float(p["disk_bytes"].iloc[0])
-        # A variant's tags are cumulative (slim carries multistage from its parent); the step
-        # is credited only with what it adds, or every later step would count as multi-stage.
-        theirs = set(str(p["techniques"].iloc[0]).split("+"))
-        adds = "+".join(t for t in str(r.techniques).split("+") if t and t not in theirs)
-        rows.append({"app": r.app, "variant": r.variant, "parent": r.parent,
-                     "techniques": r.techniques, "adds": adds, "saved_bytes": pb - r.disk_bytes,
+        rows.append({"app": r.app, "variant": r.variant, "parent": r.parent, "techniques": r.techniques,
+                     "adds": tables.added(r.techniques, p["techniques"].iloc[0]), "saved_bytes": pb - r.disk_bytes,
                      "reduction": 1 - r.disk_bytes / pb if pb else np.nan})
     return pd.DataFrame(rows, columns=["app", "variant", "parent", "techniques", "adds", "saved_bytes", "reduction"])
 
@@ -204,7 +200,7 @@ def evaluate(run: RunData, summary: pd.DataFrame | None = None, claims: dict | N
             if fmt.missing(val):
                 if fmt.missing(row["before_bytes"]) and not (is_size and c["which"] == "after"):
                     why = f"{apps[0]} has no measured bloated variant"
-                elif isinstance(row.get("note"), str) and "no variant measured so far" in row["note"]:
+                elif row["after_pending"]:
                     why = f"no variant of {apps[0]} smaller than bloated has been measured in this run yet"
                 else:
                     why = f"no variant of {apps[0]} other than bloated passed its smoke check"

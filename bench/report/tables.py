@@ -104,6 +104,13 @@ def after_variant(v: pd.DataFrame) -> pd.Series | None:
     return a
 
 
+def added(techniques: str, parent_techniques: str) -> str:
+    """What a variant adds to its parent: its tags are cumulative (slim carries its parent's
+    multistage), so a step is credited only with the tags its parent lacks."""
+    theirs = set(str(parent_techniques or "").split("+"))
+    return "+".join(t for t in str(techniques or "").split("+") if t and t not in theirs)
+
+
 def unmeasured_variants(run: RunData, app: str) -> list[str]:
     """Variants of `app` the run planned but has not measured (yet)."""
     planned = [k.split("/", 1)[1] for k in (run.metadata.get("plan") or {}).get("cells") or []
@@ -147,6 +154,8 @@ def before_after(run: RunData, summary: pd.DataFrame | None = None, claims: dict
                 sc.get("untestable", "" if sc else "the article has no scenario for this app"),
                 _unmeasured_note(run, app, a)) if x),
             "smaller_but_failed": ", ".join(excluded["variant"]),
+            # no after yet because the smaller variants are still to be measured, not because they failed
+            "after_pending": a is None and bool(unmeasured_variants(run, app)),
         }
         row["reduction"] = (1 - row["after_bytes"] / row["before_bytes"]
                             if b is not None and a is not None and row["before_bytes"] else np.nan)
@@ -226,11 +235,10 @@ def ablation(run: RunData, summary: pd.DataFrame | None = None) -> pd.DataFrame:
     summary = _summary(run, summary)
     v = variants(run, summary)
     rows = []
-    tags = {(r.app, r.variant): [t for t in r.techniques.split("+") if t] for r in v.itertuples(index=False)}
+    tags = {(r.app, r.variant): r.techniques for r in v.itertuples(index=False)}
     for r in v.itertuples(index=False):
-        mine, theirs = tags[(r.app, r.variant)], tags.get((r.app, r.parent), [])
         row = {"app": r.app, "variant": r.variant, "parent": r.parent, "techniques": r.techniques,
-               "adds": "+".join(t for t in mine if t not in theirs) if r.parent else r.techniques,
+               "adds": added(r.techniques, tags.get((r.app, r.parent), "")) if r.parent else r.techniques,
                "status": r.status, "reason": r.reason, "smoke_ok": r.smoke_ok, "standin": r.standin}
         for col, scenario, metric, profile, detail, _unit in ablation_metrics(run):
             row[col] = _get(summary, r.app, r.variant, scenario, metric, profile, detail)
