@@ -9,6 +9,7 @@ import os
 import platform
 import socket
 import subprocess
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -111,3 +112,49 @@ def collect(executor: Executor, **extra) -> dict:
         "bench": bench_info(),
         **extra,
     }
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What measures an invocation: bench's code, the engine, the machine. Collected once
+    per invocation; each segment of a run stores its own."""
+
+    bench: dict
+    engine: dict
+    machine: dict
+
+
+def provenance(executor: Executor) -> Provenance:
+    return Provenance(bench=bench_info(), engine=engine_info(executor), machine=machine_info())
+
+
+# What must agree for two invocations to be one run (pyperf refuses to mix runs whose
+# checked metadata differ): the code, the engine and its builder, the machine.
+CHECKED = (
+    ("bench", "git_commit", "bench commit"),
+    ("bench", "git_dirty", "uncommitted changes"),
+    ("bench", "version", "bench version"),
+    ("engine", "server", "Docker Engine"),
+    ("engine", "buildx", "buildx"),
+    ("engine", "buildkit", "BuildKit"),
+    ("engine", "storage_driver", "storage driver"),
+    ("machine", "cpu_model", "CPU"),
+    ("machine", "cpus", "CPU count"),
+    ("machine", "memory_bytes", "memory"),
+    ("machine", "hostname_hash", "machine"),
+)
+
+
+def differences(a, b) -> list[str]:
+    """Where two provenances (or segments) differ, in words: "Docker Engine 26.1.5 (now 27.0.1)".
+    A value one side did not record is not a difference."""
+    out = []
+    for group, key, label in CHECKED:
+        x, y = getattr(a, group).get(key), getattr(b, group).get(key)
+        if x in (None, "") or y in (None, "") or x == y:
+            continue
+        if key == "git_dirty":
+            out.append(f"{label} {'present' if x else 'absent'} (now {'present' if y else 'absent'})")
+        else:
+            out.append(f"{label} {str(x)[:40]} (now {str(y)[:40]})")
+    return out

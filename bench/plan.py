@@ -1,51 +1,23 @@
-"""apps x variants x scenarios x repetitions -> an ordered list of cells to measure."""
+"""apps x variants under one Settings -> the ordered cells to measure.
+
+The plan says what a run covers; `to_measure` says which of its cells this invocation
+measures (all of them for a new run; on --resume the unfinished ones, failed ones with
+--retry-failed, and finished ones named with --redo). The runner only ever sees the
+cells it is to measure.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from bench.apps import App, Variant
-from bench.errors import UserError
-
-SCENARIOS = ("cold", "warm", "edit")
-
-# Bandwidth profiles for cold pulls, in bits per second; None is plain loopback.
-PROFILES_BANDWIDTH: dict[str, float | None] = {
-    "loopback": None,
-    "1gbit": 1e9,
-    "150mbit": 150e6,
-}
-
-
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    repeat: int
-    warmup: int
-    scenarios: tuple[str, ...]
-    pull_profiles: tuple[str, ...]
-    analyze: bool = True
-    push_pull: bool = True
-
-
-PROFILES = {
-    # One of everything: a smoke test of the whole pipeline.
-    "quick": Profile("quick", repeat=1, warmup=0, scenarios=SCENARIOS, pull_profiles=("loopback",)),
-    "standard": Profile("standard", repeat=3, warmup=0, scenarios=SCENARIOS, pull_profiles=tuple(PROFILES_BANDWIDTH)),
-    "full": Profile("full", repeat=5, warmup=1, scenarios=SCENARIOS, pull_profiles=tuple(PROFILES_BANDWIDTH)),
-}
+from bench.settings import Settings
 
 
 @dataclass(frozen=True)
 class Cell:
     app: App
     variant: Variant
-    repeat: int
-    warmup: int
-    scenarios: tuple[str, ...]
-    pull_profiles: tuple[str, ...]
-    analyze: bool
-    push_pull: bool
 
     @property
     def key(self) -> str:
@@ -54,50 +26,41 @@ class Cell:
 
 @dataclass(frozen=True)
 class Plan:
-    profile: Profile
+    settings: Settings
     cells: tuple[Cell, ...] = field(default=())
 
+    @property
+    def keys(self) -> list[str]:
+        return [c.key for c in self.cells]
+
     def describe(self) -> str:
-        n = len(self.cells)
-        builds = sum(c.repeat * len(c.scenarios) + c.warmup for c in self.cells)
-        return f"{n} cells, {builds} builds, profile {self.profile.name}"
+        s = self.settings
+        builds = len(self.cells) * (s.repeat * len(s.scenarios) + s.warmup)
+        return f"{len(self.cells)} cells, {builds} builds, profile {s.profile}"
 
 
-def make_plan(
-    pairs: list[tuple[App, Variant]],
-    *,
-    profile: str = "quick",
-    repeat: int | None = None,
-    warmup: int | None = None,
-    scenarios: tuple[str, ...] | None = None,
-    pull_profiles: tuple[str, ...] | None = None,
-    analyze: bool | None = None,
-    push_pull: bool | None = None,
-) -> Plan:
-    if profile not in PROFILES:
-        raise UserError(f"--profile {profile}: choose one of {', '.join(PROFILES)}")
-    p = PROFILES[profile]
-    if repeat is not None and repeat < 1:
-        raise UserError("--repeat must be at least 1")
-    if warmup is not None and warmup < 0:
-        raise UserError("--warmup must be 0 or more")
-    for s in scenarios or ():
-        if s not in SCENARIOS:
-            raise UserError(f"--scenarios {s}: choose from {', '.join(SCENARIOS)}")
-    for pp in pull_profiles or ():
-        if pp not in PROFILES_BANDWIDTH:
-            raise UserError(f"--pull-profiles {pp}: choose from {', '.join(PROFILES_BANDWIDTH)}")
-    cells = tuple(
-        Cell(
-            app=a,
-            variant=v,
-            repeat=repeat or p.repeat,
-            warmup=p.warmup if warmup is None else warmup,
-            scenarios=tuple(scenarios or p.scenarios),
-            pull_profiles=tuple(pull_profiles if pull_profiles is not None else p.pull_profiles),
-            analyze=p.analyze if analyze is None else analyze,
-            push_pull=p.push_pull if push_pull is None else push_pull,
-        )
-        for a, v in pairs
-    )
-    return Plan(profile=p, cells=cells)
+def make_plan(pairs: list[tuple[App, Variant]], settings: Settings) -> Plan:
+    return Plan(settings=settings, cells=tuple(Cell(a, v) for a, v in pairs))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The cells one invocation measures, and the finished ones it sets aside first."""
+
+    cells: tuple[Cell, ...]
+    already_done: int  # planned cells not measured now because they are finished
+    redo: tuple[str, ...] = ()
+
+
+def to_measure(plan: Plan, statuses: dict[str, str], *, retry_failed: bool = False,
+               redo: frozenset[str] = frozenset()) -> Selection:
+    """`statuses`: the stored status of each cell of the run (empty for a new run)."""
+    finished = ("ok", "skipped") if retry_failed else ("ok", "failed", "skipped")
+    todo, done = [], 0
+    for c in plan.cells:
+        if statuses.get(c.key) in finished and c.key not in redo:
+            done += 1
+        else:
+            todo.append(c)
+    redo_now = tuple(k for k in sorted(redo) if statuses.get(k, "pending") != "pending")
+    return Selection(cells=tuple(todo), already_done=done, redo=redo_now)

@@ -14,6 +14,10 @@ cell may fail and we would risk losing what was already measured (hyperfine's ru
 
 Schema history:
   1  first version.
+  2  metadata carries `settings` (with the pull profiles' bandwidths) and typed `segments`
+     (one per invocation, each with the commit, engine and machine that measured it); each
+     cell names its segment. Schema 1 runs are read and upgraded in memory: their segments
+     get the provenance they recorded (the run's own for the first, `resumed_with` after).
 """
 
 from __future__ import annotations
@@ -28,10 +32,12 @@ from typing import Iterable
 
 from bench.errors import UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
 
 UNITS = {"s", "B", "count", "ratio", "bool"}
+BASES_APP = "_bases"  # rows of scenario "base" carry this app name (docs/CONTRACTS.md)
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,8 @@ class Cell:
     seconds: float | None = None
     # Where that time went: builds, image, smoke, push_pull, analysis (seconds each).
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    # Which segment (invocation) of the run measured it; None in runs before schema 2.
+    segment: int | None = None
 
     @property
     def key(self) -> str:
@@ -106,8 +114,72 @@ def new_run_id(now: datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ")
 
 
+@dataclass(frozen=True)
+class Segment:
+    """One invocation of `bench run` on a run (the first, and each --resume): when, and
+    measured by what (bench commit, engine, machine)."""
+
+    index: int
+    started_utc: str
+    ended_utc: str | None = None
+    cells: int = 0
+    argv: tuple[str, ...] = ()
+    bench: dict = field(default_factory=dict)
+    engine: dict = field(default_factory=dict)
+    machine: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "argv": list(self.argv)}
+
+    @classmethod
+    def from_json(cls, d: dict, index: int) -> "Segment":
+        return cls(index=int(d.get("index", index)), started_utc=d.get("started_utc", ""),
+                   ended_utc=d.get("ended_utc"), cells=int(d.get("cells", 0)), argv=tuple(d.get("argv") or ()),
+                   bench=dict(d.get("bench") or {}), engine=dict(d.get("engine") or {}),
+                   machine=dict(d.get("machine") or {}))
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _upgrade_schema_1(metadata: dict) -> dict:
+    """A schema-1 run in the schema-2 shape, in memory: settings from its plan, and each
+    segment with the provenance the run recorded for it (nothing is invented: what was not
+    recorded stays empty)."""
+    from bench.settings import BANDWIDTHS, Settings, PullProfile
+
+    m = dict(metadata)
+    plan = m.get("plan") or {}
+    if "settings" not in m and plan:
+        m["settings"] = Settings(
+            profile=m.get("profile", "?"), repeat=int(plan.get("repeat", 1) or 1), warmup=int(plan.get("warmup", 0)),
+            scenarios=tuple(plan.get("scenarios", ())),
+            pull_profiles=tuple(PullProfile(n, BANDWIDTHS.get(n)) for n in plan.get("pull_profiles", ())),
+            analyze=bool(plan.get("analyze", True)), push_pull=bool(plan.get("push_pull", True)),
+            bases_mode=m.get("bases_mode", "auto") if m.get("bases_mode") in ("auto", "hub", "local") else "auto",
+        ).to_json()
+    later = list(m.get("resumed_with") or [])
+    segs = []
+    for i, s in enumerate(m.get("segments") or []):
+        s = dict(s)
+        if i == 0:
+            s.setdefault("bench", m.get("bench") or {})
+            s.setdefault("engine", m.get("engine") or {})
+            s.setdefault("machine", m.get("machine") or {})
+            s.setdefault("argv", m.get("argv") or [])
+        elif i - 1 < len(later):
+            s.setdefault("bench", later[i - 1])
+        segs.append(Segment.from_json(s, i).to_json())
+    m["segments"] = segs
+    m["schema"] = SCHEMA_VERSION
+    return m
+
+
 class Run:
-    """A run folder: append samples per cell, rewrite files atomically each time."""
+    """A run folder: append samples per cell, rewrite files atomically each time.
+
+    Only this class writes a run's metadata, through the methods below."""
 
     def __init__(self, folder: Path, metadata: dict, cells: dict[str, Cell], rows: list[dict],
                  superseded: list[dict] | None = None):
@@ -123,14 +195,22 @@ class Run:
 
     # -- creating and opening -------------------------------------------------------------
     @classmethod
-    def create(cls, results_dir: Path, metadata: dict) -> "Run":
+    def create(cls, results_dir: Path, metadata: dict | None = None, *, settings=None,
+               planned: Iterable[str] = ()) -> "Run":
+        metadata = dict(metadata or {})
         run_id = metadata.get("run_id") or new_run_id()
         folder = Path(results_dir) / "runs" / run_id
         n = 1
         while folder.exists():  # runs never overwrite each other
             n += 1
             folder = Path(results_dir) / "runs" / f"{run_id}-{n}"
-        metadata = {**metadata, "schema": SCHEMA_VERSION, "run_id": folder.name, "complete": False}
+        metadata = {"started_utc": _now(), **metadata, "schema": SCHEMA_VERSION, "run_id": folder.name,
+                    "complete": False, "segments": []}
+        if settings is not None:
+            metadata["settings"] = settings.to_json()
+            # Kept beside the settings for readers of schema 1 (the report's provenance line).
+            metadata["profile"], metadata["bases_mode"] = settings.profile, settings.bases_mode
+        metadata["plan"] = {"cells": list(planned)}
         run = cls(folder, metadata, {}, [])
         run.save()
         return run
@@ -141,35 +221,103 @@ class Run:
         meta_path = folder / "metadata.json"
         if not meta_path.is_file():
             raise UserError(f"{folder} is not a bench run (no metadata.json)")
-        metadata = json.loads(meta_path.read_text())
+        try:
+            metadata = json.loads(meta_path.read_text())
+        except ValueError as e:
+            raise UserError(f"{meta_path} is not valid JSON ({e.msg}): restore it from git or a backup, "
+                            "or start a new run") from None
         schema = metadata.get("schema")
-        if schema != SCHEMA_VERSION:
+        if schema not in READABLE_SCHEMAS:
             raise UserError(
-                f"{folder}: results schema {schema} is not {SCHEMA_VERSION}; "
-                "re-run `python -m bench run` with this version of bench"
+                f"{folder}: results schema {schema} is not one this bench reads ({', '.join(map(str, READABLE_SCHEMAS))}); "
+                "re-run `python -m bench run` with this version of bench, or use the bench that wrote it"
             )
+        if schema == 1:
+            metadata = _upgrade_schema_1(metadata)
         cells = {}
         cells_path = folder / "cells.json"
         if cells_path.is_file():
             for c in json.loads(cells_path.read_text()):
                 cell = Cell(**c)
                 cells[cell.key] = cell
-        rows: list[dict] = []
-        csv_path = folder / "samples.csv"
-        if csv_path.is_file() and csv_path.stat().st_size:
-            import pandas as pd
+        return cls(folder, metadata, cells, _read_csv(folder / "samples.csv"), _read_csv(folder / "superseded.csv"))
 
-            df = pd.read_csv(csv_path, keep_default_na=False)
-            rows = df.to_dict("records")
-        superseded: list[dict] = []
-        old_path = folder / "superseded.csv"
-        if old_path.is_file() and old_path.stat().st_size:
-            import pandas as pd
+    # -- what the run is ----------------------------------------------------------------------
+    @property
+    def settings(self):
+        from bench.settings import Settings
 
-            superseded = pd.read_csv(old_path, keep_default_na=False).to_dict("records")
-        return cls(folder, metadata, cells, rows, superseded)
+        d = self.metadata.get("settings")
+        return Settings.from_json(d) if d else None
 
-    # -- writing ----------------------------------------------------------------------------
+    @property
+    def planned(self) -> list[str]:
+        return list((self.metadata.get("plan") or {}).get("cells") or [])
+
+    @property
+    def segments(self) -> list[Segment]:
+        return [Segment.from_json(s, i) for i, s in enumerate(self.metadata.get("segments") or [])]
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.metadata.get("complete"))
+
+    def statuses(self) -> dict[str, str]:
+        return {k: c.status for k, c in self.cells.items()}
+
+    # -- invocations ------------------------------------------------------------------------------
+    def extend_plan(self, keys: Iterable[str]) -> None:
+        """A resumed run may be given more cells: the plan is the union, in order."""
+        old = self.planned
+        self.metadata.setdefault("plan", {})["cells"] = old + [k for k in keys if k not in old]
+
+    def begin_segment(self, provenance, argv: Iterable[str] = (), *, allow_mixed: bool = False) -> Segment:
+        """Start an invocation. A run is measured by one bench, engine and machine: a
+        resume by another is refused with the difference named, unless allow_mixed."""
+        from bench.metadata import differences
+
+        first = self.segments[0] if self.segments else None
+        if first is not None:
+            diff = differences(first, provenance)
+            if diff and not allow_mixed:
+                raise UserError(f"run {self.run_id} was measured with {diff[0]}: resume it with that, "
+                                "or pass --allow-mixed to measure the rest here (the report will say the run is mixed)")
+            if diff:
+                self.metadata.setdefault("mixed", []).extend(
+                    f"segment {len(self.segments)}: {d}" for d in diff)
+        seg = Segment(index=len(self.segments), started_utc=_now(), argv=tuple(argv), bench=dict(provenance.bench),
+                      engine=dict(provenance.engine), machine=dict(provenance.machine))
+        self.metadata.setdefault("segments", []).append(seg.to_json())
+        if first is None:  # the run's own provenance is its first segment's
+            self.metadata.update(bench=seg.bench, engine=seg.engine, machine=seg.machine)
+        self.save()
+        return seg
+
+    def _touch_segment(self, counted: int = 0) -> None:
+        segs = self.metadata.get("segments") or []
+        if segs:
+            segs[-1]["ended_utc"] = _now()  # kept current: a run killed outright still has it
+            segs[-1]["cells"] = int(segs[-1].get("cells", 0)) + counted
+
+    def end_segment(self) -> None:
+        self._touch_segment()
+        self.save()
+
+    def note(self, text: str) -> None:
+        self.metadata.setdefault("notes", []).append(text)
+
+    # -- cells -----------------------------------------------------------------------------------
+    def record(self, cell: Cell, samples: Iterable[Sample]) -> None:
+        """A measured cell, whole: its earlier rows (a half-measured attempt) are replaced,
+        it is stamped with the current segment, and everything is saved at once."""
+        segs = self.metadata.get("segments") or []
+        cell.segment = len(segs) - 1 if segs else None
+        self.drop_cell_rows(cell)
+        self.set_cell(cell)
+        self.add(cell, samples)
+        self._touch_segment(1)
+        self.save()
+
     def set_cell(self, cell: Cell) -> None:
         self.cells[cell.key] = cell
 
@@ -195,21 +343,52 @@ class Run:
         cell = self.cells.get(key)
         if cell is None or cell.status == "pending":
             raise UserError(f"run {self.run_id} has no measured cell {key} to measure again")
-        when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        when = _now()
         mine = [r for r in self.rows if (r["app"], r["variant"]) == (cell.app, cell.variant)]
         self.superseded += [{**r, "superseded_utc": when, "superseded_why": why,
                              "superseded_status": cell.status} for r in mine]
         self.drop_cell_rows(cell)
         cell.status, cell.reason = "pending", why
-        self.metadata.setdefault("notes", []).append(
-            f"{when}: {key} set aside to be measured again ({why}); its {len(mine)} earlier rows "
-            "are kept in superseded.csv")
+        self.note(f"{when}: {key} set aside to be measured again ({why}); its {len(mine)} earlier rows "
+                  "are kept in superseded.csv")
         self.metadata["complete"] = False
         self.save()
         return len(mine)
 
+    # -- bases ---------------------------------------------------------------------------------
+    @property
+    def bases(self) -> dict[str, dict]:
+        return dict(self.metadata.get("bases") or {})
+
+    def has_base_rows(self, ref: str) -> bool:
+        return any(x["app"] == BASES_APP and x["variant"] == ref for x in self.rows)
+
+    def record_base(self, ref: str, info: dict, samples: Iterable[Sample], cell: Cell) -> None:
+        """What a base resolved to, and its measured rows (replacing any earlier ones)."""
+        self.metadata.setdefault("bases", {})[ref] = dict(info)
+        self.rows = [x for x in self.rows if not (x["app"] == BASES_APP and x["variant"] == ref)]
+        samples = list(samples)
+        if samples:
+            self.add(cell, samples)
+
+    # -- the end -----------------------------------------------------------------------------------
+    def missing(self) -> list[str]:
+        return [k for k in self.planned if self.cells.get(k) is None or self.cells[k].status == "pending"]
+
+    def conclude(self, results_dir: Path | None = None) -> bool:
+        """Complete when every planned cell is measured, failed or skipped; then it is the
+        newest complete run. Returns whether it is complete."""
+        missing = self.missing()
+        if missing:
+            self.metadata["missing_cells"] = missing
+            self.save()
+            return False
+        self.metadata.pop("missing_cells", None)
+        self.finish(results_dir)
+        return True
+
     def save(self) -> None:
-        self.metadata["updated_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.metadata["updated_utc"] = _now()
         _atomic_write(
             self.folder / "metadata.json",
             json.dumps(self.metadata, indent=2, sort_keys=True, default=str).encode(),
@@ -235,7 +414,7 @@ class Run:
 
     def finish(self, results_dir: Path | None = None) -> None:
         self.metadata["complete"] = True
-        self.metadata["ended_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.metadata["ended_utc"] = _now()
         self.save()
         results_dir = Path(results_dir) if results_dir else self.folder.parent.parent
         _atomic_write(results_dir / "latest", (self.folder.name + "\n").encode())
@@ -245,6 +424,18 @@ class Run:
 
         df = pd.DataFrame(self.rows, columns=COLUMNS)
         return df
+
+
+def _read_csv(path: Path) -> list[dict]:
+    if not (path.is_file() and path.stat().st_size):
+        return []
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path, keep_default_na=False).to_dict("records")
+    except (ValueError, pd.errors.ParserError) as e:
+        raise UserError(f"{path} cannot be read ({str(e).splitlines()[0][:120]}): restore it from git or a "
+                        "backup; the cells in cells.json say what it held") from None
 
 
 def find_run(results_dir: Path, which: str | None = None, *, complete: bool = True) -> Path:

@@ -62,3 +62,26 @@ def test_find_run_prefers_latest_complete(tmp_path):
     assert find_run(tmp_path).name == "A"
     assert find_run(tmp_path, complete=False).name in ("A", "B")
     assert find_run(tmp_path, "B").name == "B"
+
+
+def test_a_schema_1_run_is_read_with_its_settings_and_each_segments_commit():
+    from bench.store import RESULTS_DIR
+
+    run = Run.open(RESULTS_DIR / "runs" / "20261127T085629Z")
+    s = run.settings
+    assert (s.profile, s.repeat, s.scenarios) == ("standard", 3, ("cold", "warm", "edit"))
+    assert s.bandwidths == {"loopback": None, "1gbit": 1e9, "150mbit": 150e6}
+    raw = json.loads((run.folder / "metadata.json").read_text())
+    assert raw["schema"] == 1  # read, upgraded in memory, not rewritten
+    segs = run.segments
+    assert len(segs) == len(raw["segments"])
+    assert segs[0].bench["git_commit"] == raw["bench"]["git_commit"]
+    assert [g.bench.get("git_commit") for g in segs[1:len(raw["resumed_with"]) + 1]] == \
+        [r["git_commit"] for r in raw["resumed_with"]]
+
+
+def test_a_corrupt_metadata_file_is_one_user_error(tmp_path):
+    run = Run.create(tmp_path, {})
+    (run.folder / "metadata.json").write_text('{"schema": 2, "run_')
+    with pytest.raises(UserError, match="not valid JSON.*restore it"):
+        Run.open(run.folder)
