@@ -1,24 +1,27 @@
-import pytest
-
 from bench.apps import load_apps, select
-from bench.errors import UserError
-from bench.plan import make_plan
+from bench.plan import make_plan, to_measure
+from bench.settings import Asked, from_profile
 from bench.stats import summarize
 
 
-def test_profiles_set_repetitions_and_pull_profiles():
+def test_a_plan_is_every_app_variant_under_one_settings():
     pairs = select(load_apps(), ["go"])[:2]
-    q = make_plan(pairs, profile="quick")
-    s = make_plan(pairs, profile="standard", repeat=2)
-    assert q.cells[0].repeat == 1 and q.cells[0].pull_profiles == ("loopback",)
-    assert s.cells[0].repeat == 2 and "150mbit" in s.cells[0].pull_profiles
+    plan = make_plan(pairs, from_profile(Asked(profile="quick")))
+    assert plan.keys == [f"go/{v.name}" for _, v in pairs]
+    assert plan.describe() == "2 cells, 6 builds, profile quick"
 
 
-@pytest.mark.parametrize("kw", [dict(profile="huge"), dict(repeat=0), dict(scenarios=("hot",)),
-                                dict(pull_profiles=("10mbit",))])
-def test_bad_plan_flags_are_user_errors(kw):
-    with pytest.raises(UserError):
-        make_plan([], **kw)
+def test_selection_skips_finished_cells_and_takes_back_redone_and_retried_ones():
+    pairs = select(load_apps(), ["go"])[:3]
+    plan = make_plan(pairs, from_profile(Asked(profile="quick")))
+    a, b, c = plan.keys
+    statuses = {a: "ok", b: "failed"}
+    sel = to_measure(plan, statuses)
+    assert [x.key for x in sel.cells] == [c] and sel.already_done == 2 and sel.redo == ()
+    assert [x.key for x in to_measure(plan, statuses, retry_failed=True).cells] == [b, c]
+    sel = to_measure(plan, statuses, redo=frozenset({a}))
+    assert [x.key for x in sel.cells] == [a, c] and sel.redo == (a,)
+    assert to_measure(plan, {}, redo=frozenset({a})).redo == ()  # nothing measured yet to set aside
 
 
 def test_summary_median_iqr_cv():

@@ -366,7 +366,7 @@ def pull_times(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenanc
         return fig
     grid = np.geomspace(min(min(xs_all) / 3, 50e6), max(max(xs_all) * 3, 2e9), 50)
     for k, p in enumerate(profiles):
-        bw = bandwidth_bps(p)
+        bw = bandwidth_bps(p, df)
         if bw:
             ax.plot(grid, grid * 8 / bw, color=OKABE_ITO[k % len(OKABE_ITO)], lw=1, ls="--",
                     label=f"model: compressed bytes × 8 / {p}")

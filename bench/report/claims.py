@@ -18,6 +18,7 @@ import pandas as pd
 from bench.report import fmt, stats, tables
 from bench.report.claims_data import apps_for, load_claims_file
 from bench.report.load import RunData
+from bench.settings import BANDWIDTHS
 
 HOLDS, OFF, UNTESTABLE = "holds", "off", "not testable here"
 
@@ -133,11 +134,11 @@ def pull_estimate(v: pd.DataFrame, summary: pd.DataFrame, profile: str, size: fl
 FIT_MIN_IMAGES, FIT_SPREAD, FIT_REACH = 3, 4.0, 2.0
 
 
-def bandwidth_bps(profile: str) -> float | None:
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmg])bit", profile.strip().lower())
-    if not m:
-        return None
-    return float(m.group(1)) * {"k": 1e3, "m": 1e6, "g": 1e9}[m.group(2)]
+def bandwidth_bps(profile: str, samples: pd.DataFrame | None = None) -> float | None:
+    """A pull profile's bandwidth as the run recorded it (load_run puts the run's settings'
+    bandwidths in the samples' attrs); runs that did not record them used bench's table."""
+    recorded = samples.attrs.get("bandwidths") if samples is not None else None
+    return (recorded or BANDWIDTHS).get(profile)
 
 
 def steps(run: RunData, v: pd.DataFrame) -> pd.DataFrame:
@@ -248,7 +249,7 @@ def evaluate(run: RunData, summary: pd.DataFrame | None = None, claims: dict | N
                        f"pull time at {fmt.size(c['size'])} (a fit needs {FIT_MIN_IMAGES} sizes spread "
                        f"{FIT_SPREAD:g}-fold, read at most {FIT_REACH:g}-fold beyond them)", art))
                 continue
-            bw = bandwidth_bps(c["profile"])
+            bw = bandwidth_bps(c["profile"], run.samples)
             notes = []
             if bw:
                 notes.append(f"the article's arithmetic counts on-disk bytes: {fmt.size(c['size'])} × 8 / "

@@ -130,7 +130,7 @@ def tidy(df: pd.DataFrame) -> pd.DataFrame:
 
 
 CELL_COLUMNS = ["app", "variant", "status", "reason", "techniques", "parent", "summary", "bases",
-                "bases_resolved", "standin", "smoke_ok", "started_utc", "seconds", "phase_seconds"]
+                "bases_resolved", "standin", "smoke_ok", "started_utc", "seconds", "phase_seconds", "segment"]
 
 
 def cells_frame(run: Run) -> pd.DataFrame:
@@ -147,6 +147,7 @@ def cells_frame(run: Run) -> pd.DataFrame:
             "smoke_ok": c.smoke_ok, "started_utc": c.started_utc or "",
             "seconds": c.seconds if c.seconds is not None else float("nan"),
             "phase_seconds": dict(c.phase_seconds or {}),
+            "segment": c.segment,
         })
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
 
@@ -181,5 +182,7 @@ def load_run(which: str | Path | None = None, results_dir: str | Path | None = N
     cells = cells_frame(run)
     prov = provenance_of(run.metadata, samples, cells)
     samples.attrs["provenance"] = prov.line()
+    if run.settings is not None:  # the bandwidths this run's pulls were throttled to
+        samples.attrs["bandwidths"] = run.settings.bandwidths
     return RunData(folder=Path(folder), metadata=run.metadata, samples=samples, cells=cells,
                    provenance=prov)

@@ -255,7 +255,29 @@ def provenance_block(run: RunData) -> str:
     # What happened to the run along the way (a base that changed between invocations, a
     # cell measured again with --redo), as bench recorded it.
     lines += [f"- **Note**: {n}" for n in m.get("notes") or []]
-    return "\n".join(lines) + "\n"
+    lines += [f"- **Mixed run**: {x}" for x in m.get("mixed") or []]
+    return "\n".join(lines) + "\n" + segments_table(run)
+
+
+def segments_table(run: RunData) -> str:
+    """Each invocation of the run: when, by which commit and engine, and what it measured."""
+    segs = run.metadata.get("segments") or []
+    if not segs:
+        return ""
+    by_seg: dict[int, list[str]] = {}
+    for r in run.cells.itertuples(index=False):
+        if isinstance(r.segment, (int, float)) and not pd.isna(r.segment):
+            by_seg.setdefault(int(r.segment), []).append(f"{r.app}/{r.variant}")
+    rows = []
+    for i, sg in enumerate(segs):
+        b, e = sg.get("bench") or {}, sg.get("engine") or {}
+        commit = str(b.get("git_commit") or "not recorded")[:12] + (" (dirty)" if b.get("git_dirty") else "")
+        cells = by_seg.get(i)
+        rows.append({"#": i, "Started": sg.get("started_utc", "?"), "Ended": sg.get("ended_utc") or "?",
+                     "bench commit": commit, "Engine": e.get("server") or "not recorded",
+                     "Cells": f"{sg.get('cells', 0)}: {', '.join(cells)}" if cells else
+                     f"{sg.get('cells', 0)} (which ones was not recorded before schema 2)"})
+    return "\n**Segments** (one per invocation of `bench run`)\n\n" + fmt.markdown_table(pd.DataFrame(rows)) + "\n"
 
 
 def render(run: RunData, chart_prefix: str, *, summary: pd.DataFrame | None = None,
