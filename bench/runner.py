@@ -25,6 +25,7 @@ from typing import Callable
 from bench import LABEL
 from bench.apps import App
 from bench.engine.buildx import context_bytes
+from bench.engine.docker import check_engine, cleanup, engine_answers  # noqa: F401 - moved to the seam; kept importable here
 from bench.engine.executor import DockerError, Executor
 from bench.errors import EngineUnavailable, UserError
 from bench.measure.build import BuildFailed, run_build
@@ -498,49 +499,3 @@ class Runner:
                                  executor=self.executor, archive=archive)
         finally:
             archive.unlink(missing_ok=True)
-
-
-def engine_answers(executor: Executor) -> bool:
-    try:
-        return bool(executor.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=15).stdout.strip())
-    except Exception:  # noqa: BLE001
-        return False
-
-
-def check_engine(executor: Executor) -> None:
-    done = executor.run(["docker", "info", "--format", "{{.ServerVersion}}"], check=False, timeout=15)
-    # Some clients exit 0 with an empty answer when no daemon answers: require a version.
-    if done.returncode != 0 or not done.stdout.strip():
-        detail = (done.stderr.strip().splitlines() or [""])[-1]
-        if "permission denied" in detail:
-            raise UserError("docker refused access (permission denied): add yourself to the docker group or run as root")
-        raise EngineUnavailable(detail[:120] if detail else "")
-    bx = executor.run(["docker", "buildx", "version"], check=False, timeout=15)
-    if bx.returncode != 0:
-        raise UserError("docker buildx is missing: install the docker-buildx plugin (scripts/bootstrap-engine.sh does)")
-
-
-def cleanup(executor: Executor, *, standins: bool = False) -> list[str]:
-    """Remove containers and images bench made, selected by its label only.
-
-    Stand-in bases (label org.bench.standin-of) take minutes to build and are reused
-    across runs, so they stay unless `standins` is set."""
-    removed = []
-    ids = executor.run(["docker", "ps", "-aq", "--filter", f"label={LABEL}=true"], check=False).stdout.split()
-    if ids:
-        executor.run(["docker", "rm", "-f", "-v", *ids], check=False)
-        removed += ids
-    out = executor.run(["docker", "images", "--filter", f"label={LABEL}=true", "--format",
-                        '{{.Repository}}:{{.Tag}}\t{{.ID}}\t{{index .Labels "org.bench.standin-of"}}'],
-                       check=False).stdout
-    refs = []
-    for line in out.splitlines():
-        ref, _, rest = line.partition("\t")
-        image_id, _, standin_of = rest.partition("\t")
-        if standin_of and not standins:
-            continue
-        refs.append(image_id if ref.endswith(":<none>") else ref)
-    if refs:
-        executor.run(["docker", "rmi", *refs], check=False)
-        removed += refs
-    return removed
