@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import bench
+from bench.engine.docker import Docker, as_docker
 from bench.engine.executor import Executor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,24 +27,19 @@ def _safe(fn):
         return f"error: {type(e).__name__}: {e}"[:200]
 
 
-def engine_info(executor: Executor) -> dict:
-    def version():
-        return json.loads(executor.run(["docker", "version", "--format", "{{json .}}"]).stdout)
-
-    def info():
-        return json.loads(executor.run(["docker", "info", "--format", "{{json .}}"]).stdout)
+def engine_info(executor: Executor | Docker) -> dict:
+    docker = as_docker(executor)
 
     def buildx():
-        return executor.run(["docker", "buildx", "version"]).stdout.strip()
+        v = docker.buildx_version()
+        if v is None:
+            raise RuntimeError("docker buildx is missing")
+        return v
 
     def buildkit():
-        out = executor.run(["docker", "buildx", "inspect"]).stdout
-        for line in out.splitlines():
-            if line.strip().lower().startswith("buildkit"):
-                return line.split(":", 1)[1].strip()
-        return "unknown"
+        return docker.buildx_inspect().get("BuildKit version", "unknown")
 
-    v, i = _safe(version), _safe(info)
+    v, i = _safe(docker.version_json), _safe(docker.info_json)
     out = {"buildx": _safe(buildx), "buildkit": _safe(buildkit)}
     if isinstance(v, dict):
         server = v.get("Server") or {}

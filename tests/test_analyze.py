@@ -210,7 +210,7 @@ def test_instructions_skip_empty_layer_history():
         {"created_by": "RUN /bin/sh -c make # buildkit"},
     ]}
     assert instructions(config, 3) == ["COPY a /a # buildkit", "RUN /bin/sh -c make # buildkit", "(missing)"]
-    assert short_instruction("RUN /bin/sh -c make # buildkit") == "RUN /bin/sh -c make"
+    assert short_instruction("RUN /bin/sh -c make # buildkit") == "RUN make"  # one cleaner for history lines (measure.image)
     assert short_instruction("/bin/sh -c #(nop)  CMD [\"x\"]") == 'CMD ["x"]'
 
 

@@ -20,7 +20,6 @@ from bench.bases.catalogue import (
 )
 from bench.bases.faithfulness import render
 from bench.bases.host import CABundle, Mirror, find_ca_bundle, find_mirror
-from bench.bases.sizes import compressed_bytes_of_save
 from bench.errors import UserError
 from tests.fakes import FakeExecutor
 
@@ -196,7 +195,7 @@ def test_missing_standin_is_built_once_then_reused(monkeypatch):
             return 0, inspect_json(tag, labels={"org.bench.runtime-version": "12.15"}), ""
         return 1, "", "No such image"
 
-    def fake_build(entry, *, rhash, tag, executor, mirror, ca, progress):
+    def fake_build(entry, *, rhash, tag, docker, mirror, ca, progress):
         built.append((entry.ref, tag, mirror.uri))
         state["exists"] = True
         return "12.15"
@@ -218,11 +217,11 @@ def test_nonroot_builds_its_parent_first_and_derives_from_it(monkeypatch):
         tag = argv[-1]
         return (0, inspect_json(tag, image_id=images[tag]), "") if tag in images else (1, "", "No such image")
 
-    def fake_build(entry, *, rhash, tag, executor, mirror, ca, progress):
+    def fake_build(entry, *, rhash, tag, docker, mirror, ca, progress):
         order.append(("build", entry.ref))
         images[tag] = "sha256:" + "01" * 32
 
-    def fake_derive(entry, parent_tag, *, rhash, tag, runtime_version, executor, ca):
+    def fake_derive(entry, parent_tag, *, rhash, tag, runtime_version, docker, ca):
         order.append(("derive", entry.ref, parent_tag))
         images[tag] = "sha256:" + "02" * 32
 
@@ -500,23 +499,26 @@ def test_parse_version():
 
 # ---------------------------------------------------------------- sizes and faithfulness
 
-def _docker_save(path: Path, layers: dict[str, bytes], others: dict[str, bytes]) -> None:
-    with tarfile.open(path, "w") as tf:
-        files = {**others, **layers, "manifest.json": json.dumps([{"Layers": list(layers)}]).encode()}
-        for name, data in files.items():
-            ti = tarfile.TarInfo(name)
-            ti.size = len(data)
-            tf.addfile(ti, io.BytesIO(data))
+def test_base_compressed_size_is_what_a_push_moves(monkeypatch, tmp_path):
+    """One definition of compressed bytes: the pushed manifest's blobs, as for every image."""
+    from bench.bases import sizes
+    from bench.engine.docker import Docker
+    from tests.test_pushpull import FakeRegistry
 
-
-def test_compressed_size_counts_gzip_of_layers_only(tmp_path):
-    layer = b"A" * 200_000 + os.urandom(50_000)
-    save = tmp_path / "save.tar"
-    _docker_save(save, {"blobs/sha256/l1": layer}, {"blobs/sha256/cfg": os.urandom(100_000)})
-    n = compressed_bytes_of_save(save)
-    expected = len(gzip.compress(layer, compresslevel=6))
-    assert abs(n - expected) < 64  # same deflate stream; gzip headers may differ by a few bytes
-    assert n < 100_000  # the big random non-layer blob is not counted
+    monkeypatch.setattr(sizes, "cache_dir", lambda: tmp_path)
+    image, image_id = "node:20", "sha256:" + "cd" * 32
+    ex = (FakeExecutor().on("docker", "image", "inspect", stdout=inspect_json(image, image_id=image_id))
+          .on("docker", "tag").on("docker", "push").on("docker", "rmi"))
+    reg = FakeRegistry(sizes=(41_000_000,))
+    assert sizes.compressed_bytes(image, image_id, docker=Docker(ex), registry=reg) == 41_000_000
+    ref = f"{reg.address}/bench/base-size:b0"
+    assert ("docker", "tag", image, ref) in ex.calls and ("docker", "push", "--quiet", ref) in ex.calls
+    assert ex.calls[-1] == ("docker", "rmi", ref)  # the registry tag only; node:20 keeps its own tag
+    assert reg.log == [("clear",), ("manifest", "bench/base-size", "b0")]
+    # cached per image id: a second ask pushes nothing
+    n = len(ex.calls)
+    assert sizes.compressed_bytes(image, image_id, docker=Docker(ex), registry=reg) == 41_000_000
+    assert len(ex.calls) == n
 
 
 def test_faithfulness_verdicts_come_from_measured_rows():
@@ -550,9 +552,8 @@ def test_bases_verb_lists_without_building_and_writes_faithfulness(monkeypatch, 
 
     def inspect(argv):
         if argv[-1] == slim_tag:
-            if "{{.Size}}" in argv:
-                return 0, "74500000\n", ""
-            return 0, inspect_json(slim_tag, labels={"org.bench.runtime-version": "12.15"}), ""
+            info = json.loads(inspect_json(slim_tag, labels={"org.bench.runtime-version": "12.15"}))
+            return 0, json.dumps({**info, "Size": 74_500_000}), ""
         return 1, "", "No such image"
 
     ex = FakeExecutor(responses={("docker", "image", "inspect"): inspect})

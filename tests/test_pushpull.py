@@ -93,10 +93,10 @@ class FakeThrottle:
 def world():
     log: list = []
     ex = TimedFakeExecutor(seconds={"push": 4.25})
-    ex.on("docker", "image", "inspect", stdout=json.dumps([IMAGE]) + "\n")
+    ex.on("docker", "image", "inspect", stdout=json.dumps({"Id": "sha256:abc", "RepoTags": [IMAGE]}) + "\n")
     ex.on("docker", "tag")
     ex.on("docker", "push")
-    ex.on("docker", "image", "rm")
+    ex.on("docker", "rmi")
     FakeThrottle.made = []
     factory = lambda upstream, bps: FakeThrottle(upstream, bps, log)  # noqa: E731
     return log, ex, factory
@@ -167,18 +167,19 @@ def test_own_registry_tags_are_removed_but_never_the_image(world):
     log, ex, factory = world
     push_and_pull(IMAGE, app="go", variant="scratch", registry=FakeRegistry(log=log), cold_engine=FakeCold(log),
                   repetitions=2, executor=ex, throttle_factory=factory)
-    removed = [c for c in ex.calls if c[:3] == ("docker", "image", "rm")]
-    assert removed == [("docker", "image", "rm", f"{REG}/bench/go-scratch:r0"),
-                       ("docker", "image", "rm", f"{REG}/bench/go-scratch:r1")]
-    assert not [c for c in ex.calls if "rmi" in c or (c[:3] == ("docker", "image", "rm") and IMAGE in c)]
+    removed = [c for c in ex.calls if c[:2] == ("docker", "rmi")]
+    assert removed == [("docker", "rmi", f"{REG}/bench/go-scratch:r0"),
+                       ("docker", "rmi", f"{REG}/bench/go-scratch:r1")]
+    assert not [c for c in ex.calls if IMAGE in c and c[:2] != ("docker", "tag")
+                and c[:3] != ("docker", "image", "inspect")]
 
 
 def test_an_untagged_image_keeps_one_tag_so_it_is_not_deleted(world):
     log, ex, factory = world
-    ex.on("docker", "image", "inspect", stdout="[]\n")
+    ex.on("docker", "image", "inspect", stdout=json.dumps({"Id": "sha256:abc", "RepoTags": []}) + "\n")
     push_and_pull("sha256:abc", app="go", variant="scratch", registry=FakeRegistry(log=log),
                   cold_engine=FakeCold(log), repetitions=2, executor=ex, throttle_factory=factory)
-    removed = [c[-1] for c in ex.calls if c[:3] == ("docker", "image", "rm")]
+    removed = [c[-1] for c in ex.calls if c[:2] == ("docker", "rmi")]
     assert removed == [f"{REG}/bench/go-scratch:r0"]
 
 
@@ -189,7 +190,7 @@ def test_a_failed_pull_still_cleans_up(world):
         push_and_pull(IMAGE, app="go", variant="scratch", registry=FakeRegistry(log=log), cold_engine=cold,
                       executor=ex, throttle_factory=factory)
     assert all(t.closed for t in FakeThrottle.made) and len(FakeThrottle.made) == 2
-    assert [c for c in ex.calls if c[:3] == ("docker", "image", "rm")]
+    assert [c for c in ex.calls if c[:2] == ("docker", "rmi")]
 
 
 def test_missing_image_and_bad_arguments_are_user_errors(world):

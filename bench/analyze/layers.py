@@ -55,7 +55,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 
+from bench.engine.docker import Docker
 from bench.errors import UserError
+from bench.measure.image import short_instruction  # noqa: F401 - the one history-line cleaner; used below and by commands.analyze
 
 log = logging.getLogger("bench.analyze")
 
@@ -397,40 +399,9 @@ def _assemble(docs: dict[str, bytes], scans: dict[str, LayerScan], links: dict[s
     return ImageArchive(config=config, layer_names=layer_names, scans=scans, repo_tags=[t for t in tags if t])
 
 
-# A busy engine can take minutes before the first byte of `docker save` (docker-py's default
-# read timeout is 60 s); BENCH_SAVE_TIMEOUT (seconds) changes this.
-SAVE_TIMEOUT = 900
-
-
 def save_stream(image_ref: str, client=None) -> ChunkReader:
-    """`docker save IMAGE` as a stream, through docker-py (no temp file, bounded memory)."""
-    import os
-
-    import docker
-    import requests
-    from docker import errors as derr
-
-    from bench.errors import EngineUnavailable
-
-    timeout = int(os.environ.get("BENCH_SAVE_TIMEOUT") or SAVE_TIMEOUT)
-    try:
-        client = client or docker.from_env(timeout=timeout)
-        client.api.inspect_image(image_ref)
-    except derr.ImageNotFound:
-        raise UserError(f"no local image {image_ref!r}: build it or `docker pull` it first") from None
-    except derr.APIError as e:
-        raise UserError(f"the engine refused image {image_ref!r}: {e.explanation or e}") from None
-    except (derr.DockerException, requests.exceptions.ConnectionError) as e:
-        raise EngineUnavailable(str(e).splitlines()[0][:160]) from None
-    try:
-        return ChunkReader(client.api.get_image(image_ref, chunk_size=_READ_CHUNK))
-    except requests.exceptions.Timeout:
-        raise UserError(
-            f"the engine sent nothing of `docker save {image_ref}` within {timeout} s; "
-            "retry when it is less busy, or raise BENCH_SAVE_TIMEOUT"
-        ) from None
-    except (derr.DockerException, requests.exceptions.RequestException) as e:
-        raise UserError(f"`docker save {image_ref}` failed: {str(e).splitlines()[0][:200]}") from None
+    """`docker save IMAGE` as a stream (no temp file, bounded memory), through the seam."""
+    return ChunkReader(Docker().save_stream(image_ref, client=client))
 
 
 def open_archive(image_ref: str | None = None, *, archive: str | Path | None = None, client=None) -> ImageArchive:
@@ -638,19 +609,6 @@ class LayerInfo:
     def label(self) -> str:
         what = short_instruction(self.instruction) or (f"({self.comment})" if self.comment else "")
         return f"{self.index}: {what}"
-
-
-def short_instruction(created_by: str, width: int = 160) -> str:
-    s = created_by.strip()
-    if s.endswith("# buildkit"):
-        s = s[: -len("# buildkit")].rstrip()
-    for prefix in ("/bin/sh -c #(nop) ", "|"):
-        if s.startswith(prefix):
-            s = s[len(prefix):].lstrip()
-    if s.startswith("/bin/sh -c "):
-        s = "RUN " + s[len("/bin/sh -c "):]
-    s = " ".join(s.split())
-    return s if len(s) <= width else s[: width - 1] + "…"
 
 
 def instructions(config: dict, n_layers: int, *, comments: bool = False) -> list[str]:

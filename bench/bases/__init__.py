@@ -10,7 +10,6 @@ build context, so `FROM node:20` builds on bench's node:20 stand-in unchanged.
 
 from __future__ import annotations
 
-import json
 import ssl
 import urllib.error
 import urllib.request
@@ -19,7 +18,8 @@ from typing import Callable, Iterable, Mapping
 
 from bench.bases.catalogue import Catalogue, Entry, load_catalogue, normalise_ref, recipe_hash, standin_tag
 from bench.bases.host import CABundle, find_ca_bundle, find_mirror
-from bench.engine.executor import DockerError, Executor, default_executor
+from bench.engine.docker import Docker, as_docker
+from bench.engine.executor import DockerError, Executor
 from bench.errors import UserError
 
 __all__ = ["Resolved", "resolve", "build_context_args", "registry_reachable", "ALPINE_REASON", "MODES"]
@@ -57,12 +57,9 @@ def registry_host(ref: str, index_host: str | None = None) -> str | None:
     return index_host
 
 
-def _index_host(executor: Executor) -> str | None:
+def _index_host(docker: Docker) -> str | None:
     """The engine's default registry, asked from the engine (no host name in this code)."""
-    try:
-        addr = executor.run(["docker", "info", "--format", "{{.IndexServerAddress}}"], timeout=15).stdout.strip()
-    except DockerError:
-        return None
+    addr = docker.index_server_address() or ""
     host = addr.split("://", 1)[-1].split("/", 1)[0]
     return host or None
 
@@ -79,10 +76,11 @@ def _probe(host: str, timeout: float) -> bool:
         return False
 
 
-def registry_reachable(timeout: float = 3, *, host: str | None = None, executor: Executor | None = None) -> bool:
+def registry_reachable(timeout: float = 3, *, host: str | None = None,
+                       executor: Executor | Docker | None = None) -> bool:
     """Whether an image registry answers within `timeout` seconds (default: the engine's index)."""
     if host is None:
-        host = _index_host(executor or default_executor())
+        host = _index_host(as_docker(executor))
         if host is None:
             return False
     if host not in _reach_cache:
@@ -91,13 +89,6 @@ def registry_reachable(timeout: float = 3, *, host: str | None = None, executor:
 
 
 # ---------------------------------------------------------------- resolution
-
-def _inspect(executor: Executor, image: str) -> dict | None:
-    done = executor.run(["docker", "image", "inspect", "--format", "{{json .}}", image], check=False, timeout=60)
-    if done.returncode != 0 or not done.stdout.strip():
-        return None
-    return json.loads(done.stdout)
-
 
 def _labels(info: dict) -> dict:
     return (info.get("Config") or {}).get("Labels") or {}
@@ -116,10 +107,10 @@ def _runtime_from_env(info: dict) -> str | None:
     return None
 
 
-def _resolve_hub(ref: str, entry: Entry | None, executor: Executor, progress) -> Resolved:
+def _resolve_hub(ref: str, entry: Entry | None, docker: Docker, progress) -> Resolved:
     progress(ref, "docker pull")
     try:
-        executor.run(["docker", "pull", ref], timeout=1800)
+        docker.pull(ref)
     except DockerError as e:
         if entry is None:
             raise UserError(f"{ref} is not in bench's base catalogue and `docker pull {ref}` failed: "
@@ -127,7 +118,7 @@ def _resolve_hub(ref: str, entry: Entry | None, executor: Executor, progress) ->
         why = ((e.completed.stderr or e.completed.stdout).strip().splitlines() or ["no output"])[-1][-200:]
         raise UserError(f"`docker pull {ref}` failed ({why}): rerun with --bases local "
                         "to use bench's stand-in") from e
-    info = _inspect(executor, ref) or {}
+    info = docker.inspect_image(ref) or {}
     digests = info.get("RepoDigests") or []
     return Resolved(ref=ref, mode="hub", image=digests[0] if digests else ref, standin=False, available=True,
                     reason="", runtime_version=_runtime_from_env(info), recipe_hash=None,
@@ -137,9 +128,9 @@ def _resolve_hub(ref: str, entry: Entry | None, executor: Executor, progress) ->
 class _Local:
     """Resolves refs to stand-ins, building them (one at a time) when asked to."""
 
-    def __init__(self, catalogue: Catalogue, executor: Executor, *, build: bool, rebuild: bool, progress):
+    def __init__(self, catalogue: Catalogue, docker: Docker, *, build: bool, rebuild: bool, progress):
         self.catalogue = catalogue
-        self.executor = executor
+        self.docker = docker
         self.build = build
         self.rebuild = rebuild
         self.progress = progress
@@ -172,7 +163,7 @@ class _Local:
                             reason=ALPINE_REASON, runtime_version=None, recipe_hash=None, image_id=None)
         rhash = self.hash_of(entry)
         tag = standin_tag(entry.ref, rhash)
-        info = _inspect(self.executor, tag)
+        info = self.docker.inspect_image(tag)
         if info is None or self.rebuild:
             if not self.build:
                 return Resolved(ref=ref, mode="local", image=tag, standin=True, available=False,
@@ -191,28 +182,29 @@ class _Local:
             parent = self.resolve(parent_entry.ref, parent_entry)  # builds it first when needed
         with standins.build_lock():
             # Another process may have built it while this one waited for the lock.
-            info = _inspect(self.executor, tag)
+            info = self.docker.inspect_image(tag)
             if info is not None and not (old is not None and info.get("Id") == old.get("Id")):
                 return info
             if parent is not None:
                 self.progress(entry.ref, f"deriving from {parent.image}")
                 standins.derive_standin(entry, parent.image, rhash=rhash, tag=tag,
                                         runtime_version=parent.runtime_version,
-                                        executor=self.executor, ca=self.ca)
+                                        docker=self.docker, ca=self.ca)
             else:
-                standins.build_standin(entry, rhash=rhash, tag=tag, executor=self.executor,
+                standins.build_standin(entry, rhash=rhash, tag=tag, docker=self.docker,
                                        mirror=find_mirror(), ca=self.ca, progress=self.progress)
-        info = _inspect(self.executor, tag)
+        info = self.docker.inspect_image(tag)
         if info is None:
             raise UserError(f"the stand-in for {entry.ref} was built but {tag} is missing; rerun with --rebuild")
         if old is not None and old.get("Id") != info.get("Id"):
             # The replaced stand-in was bench's own (same tag); drop it unless something still uses it.
-            self.executor.run(["docker", "image", "rm", old["Id"]], check=False)
+            self.docker.rmi(old["Id"])
         self.progress(entry.ref, "ready")
         return info
 
 
-def resolve(refs: Iterable[str], mode: str = "auto", *, build: bool = True, executor: Executor | None = None,
+def resolve(refs: Iterable[str], mode: str = "auto", *, build: bool = True,
+            executor: Executor | Docker | None = None,
             progress: Callable[[str, str], None] | None = None, rebuild: bool = False,
             catalogue: Catalogue | None = None) -> dict[str, Resolved]:
     """Resolve each FROM ref to the image to build on.
@@ -223,10 +215,10 @@ def resolve(refs: Iterable[str], mode: str = "auto", *, build: bool = True, exec
     """
     if mode not in MODES:
         raise UserError(f"--bases must be one of {', '.join(MODES)}, not {mode!r}")
-    executor = executor or default_executor()
+    docker = as_docker(executor)
     catalogue = catalogue or load_catalogue()
     progress = progress or (lambda ref, msg: None)
-    local = _Local(catalogue, executor, build=build, rebuild=rebuild, progress=progress)
+    local = _Local(catalogue, docker, build=build, rebuild=rebuild, progress=progress)
     index_host: list[str | None] = []
     out: dict[str, Resolved] = {}
     for ref in refs:
@@ -240,12 +232,12 @@ def resolve(refs: Iterable[str], mode: str = "auto", *, build: bool = True, exec
         use = mode
         if mode == "auto":
             if not index_host:
-                index_host.append(_index_host(executor))
+                index_host.append(_index_host(docker))
             host = registry_host(normalise_ref(ref), index_host[0])
             use = "hub" if host and registry_reachable(host=host) else "local"
         if use == "hub":
             try:
-                out[ref] = _resolve_hub(ref, entry, executor, progress)
+                out[ref] = _resolve_hub(ref, entry, docker, progress)
                 continue
             except UserError:
                 # auto: the registry answered but the pull failed (rate limit, auth, ...);

@@ -1,78 +1,50 @@
 """Sizes of base images: on disk (the engine's figure) and compressed (what a pull moves).
 
-The compressed figure is measured, not estimated: the image is streamed out with
-`docker save`, and every layer blob is gzip-compressed (level 6, what `docker push`
-uses) with the output bytes counted. Results are cached per image id.
+The compressed figure has one definition in bench, the one a run records for every image:
+the bytes a push moves, i.e. the sizes of the blobs the pushed manifest names (see
+bench.measure.pushpull.push_once). A base is pushed once to a throwaway local registry
+and the figure cached per image id.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import tarfile
-import tempfile
-import zlib
-from pathlib import Path
 
 from bench.bases.standins import cache_dir
+from bench.engine.docker import Docker, as_docker
 from bench.engine.executor import Executor
 
-GZIP_LEVEL = 6
-CHUNK = 1 << 20
+# Renamed from compressed.json, whose figures were gzip sizes of `docker save` layers.
+CACHE_NAME = "compressed-pushed.json"
 
 
-def disk_bytes(executor: Executor, image: str) -> int | None:
-    done = executor.run(["docker", "image", "inspect", "--format", "{{.Size}}", image], check=False, timeout=60)
-    if done.returncode != 0:
-        return None
-    try:
-        return int(done.stdout.strip())
-    except ValueError:
-        return None
+def disk_bytes(executor: Executor | Docker, image: str) -> int | None:
+    return as_docker(executor).image_size(image)
 
 
-def _gzip_size(fh) -> int:
-    comp = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: gzip container
-    n = 0
-    while True:
-        chunk = fh.read(CHUNK)
-        if not chunk:
-            break
-        n += len(comp.compress(chunk))
-    return n + len(comp.flush())
+def compressed_bytes(image: str, image_id: str | None = None, *, docker: Docker | None = None,
+                     registry=None) -> int:
+    """What pushing `image` moves (compressed layers + config), through `registry` (a started
+    LocalRegistry) or a throwaway one."""
+    from bench.engine.registry import LocalRegistry
+    from bench.measure.pushpull import push_once, untag
 
-
-def layer_paths(tf: tarfile.TarFile) -> list[str]:
-    """Layer blobs named by the saved image's manifest.json (legacy and OCI layouts alike)."""
-    manifest = json.load(tf.extractfile("manifest.json"))
-    return list(manifest[0]["Layers"])
-
-
-def compressed_bytes_of_save(path: Path) -> int:
-    with tarfile.open(path) as tf:
-        total = 0
-        for layer in layer_paths(tf):
-            fh = tf.extractfile(layer)
-            if fh is None:  # a symlinked duplicate layer
-                continue
-            total += _gzip_size(fh)
-        return total
-
-
-def compressed_bytes(image: str, image_id: str | None = None) -> int:
-    """gzip size of the image's layers, as a registry would store them."""
-    cache = cache_dir() / "compressed.json"
+    docker = docker or Docker()
+    cache = cache_dir() / CACHE_NAME
     known = json.loads(cache.read_text()) if cache.exists() else {}
     if image_id and image_id in known:
         return int(known[image_id])
-    import docker
-
-    client = docker.from_env(timeout=600)
-    img = client.images.get(image)
-    with tempfile.NamedTemporaryFile(dir=cache_dir(), suffix=".tar") as tmp:
-        for chunk in img.save(named=False):
-            tmp.write(chunk)
-        tmp.flush()
-        size = compressed_bytes_of_save(Path(tmp.name))
-    known[img.id] = size
-    cache.write_text(json.dumps(known, indent=1, sort_keys=True))
+    own_tags = docker.repo_tags(image) or []
+    with contextlib.ExitStack() as stack:
+        reg = registry or stack.enter_context(LocalRegistry())
+        repo, tag = "bench/base-size", "b0"
+        try:
+            _, size = push_once(docker, image, reg, repo, tag)
+        finally:
+            untag(docker, image, [f"{reg.address}/{repo}:{tag}"], own_tags)
+    key = image_id or (docker.inspect_image(image) or {}).get("Id")
+    if key:
+        known[key] = size
+        cache.write_text(json.dumps(known, indent=1, sort_keys=True))
     return size

@@ -27,6 +27,7 @@ from typing import Callable, Iterator
 from bench import LABEL
 from bench.bases.catalogue import Entry, Recipe
 from bench.bases.host import CABundle, Mirror, check_mirror
+from bench.engine.docker import Docker
 from bench.engine.executor import DockerError, Executor
 from bench.errors import UserError
 
@@ -477,10 +478,11 @@ def export_distroless(recipe: Recipe, rootfs: Path, out: Path) -> list[str]:
 
 # ---------------------------------------------------------------- the build
 
-def build_standin(entry: Entry, *, rhash: str, tag: str, executor: Executor, mirror: Mirror,
+def build_standin(entry: Entry, *, rhash: str, tag: str, docker: Docker, mirror: Mirror,
                   ca: CABundle, progress: Progress) -> str | None:
     """Build and import one stand-in; returns the runtime version found inside it."""
     recipe = entry.recipe
+    executor = docker.executor  # npm, mmdebstrap and tar run beside docker
     check_mirror(mirror, recipe.suite)
     workdir = cache_dir() / "build" / rhash[:12]
     if workdir.exists():
@@ -516,18 +518,14 @@ def build_standin(entry: Entry, *, rhash: str, tag: str, executor: Executor, mir
                          timeout=1800)
         progress(entry.ref, f"docker import {tag}")
         changes = import_changes(entry, rhash=rhash, runtime_version=version, ca=ca, extra=subs)
-        argv = ["docker", "import"]
-        for c in changes:
-            argv += ["--change", c]
-        argv += ["--message", f"bench stand-in for {entry.ref}", str(tar), tag]
-        executor.run(argv, timeout=1800)
+        docker.import_(tar, tag, changes=changes, message=f"bench stand-in for {entry.ref}")
         return version
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 def derive_standin(entry: Entry, parent_tag: str, *, rhash: str, tag: str, runtime_version: str | None,
-                   executor: Executor, ca: CABundle) -> None:
+                   docker: Docker, ca: CABundle) -> None:
     """A `same_as` stand-in (e.g. :nonroot): the parent's layers, this entry's USER/WORKDIR/labels.
 
     Built as a two-line Dockerfile on stdin so that the parent's ENV/CMD stay as they are.
@@ -535,5 +533,4 @@ def derive_standin(entry: Entry, parent_tag: str, *, rhash: str, tag: str, runti
     changes = [c for c in import_changes(entry, rhash=rhash, runtime_version=runtime_version, ca=ca)
                if c.startswith(("USER", "WORKDIR", "LABEL", "ENTRYPOINT", "CMD"))]
     dockerfile = f"FROM {parent_tag}\n" + "\n".join(changes) + "\n"
-    executor.run(["docker", "buildx", "build", "--progress=plain", "-t", tag, "-"], input=dockerfile,
-                 timeout=600)
+    docker.build_stdin(dockerfile, tag)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench.bases import MODES, NOT_BUILT_REASON, Resolved, resolve
 from bench.bases.catalogue import Entry, load_catalogue
+from bench.engine.docker import Docker
 from bench.engine.executor import default_executor
 from bench.errors import UserError
 
@@ -27,7 +28,7 @@ def add_arguments(p) -> None:
                    help="hub: pull real images; local: stand-ins; auto: hub when a registry answers")
     p.add_argument("--rebuild", action="store_true", help="build the selected stand-ins anew even if present")
     p.add_argument("--compressed", action="store_true",
-                   help="also measure compressed size (gzip of the layers from docker save; slow for big images)")
+                   help="also measure compressed size (what a push moves, through a throwaway local registry)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--faithfulness", type=Path, metavar="PATH",
                    help="write the stand-in vs upstream size table (markdown) to PATH")
@@ -51,7 +52,7 @@ def _fmt_bytes(n: int | None) -> str:
     return f"{n} B"
 
 
-def describe(r: Resolved, entry: Entry | None, executor, *, compressed: bool) -> dict:
+def describe(r: Resolved, entry: Entry | None, docker: Docker, *, compressed: bool) -> dict:
     from bench.bases.sizes import compressed_bytes, disk_bytes
 
     row = {
@@ -64,9 +65,9 @@ def describe(r: Resolved, entry: Entry | None, executor, *, compressed: bool) ->
         "published_source": entry.published_source if entry else None,
     }
     if r.available and r.image:
-        row["disk_bytes"] = disk_bytes(executor, r.image)
+        row["disk_bytes"] = disk_bytes(docker, r.image)
         if compressed:
-            row["compressed_bytes"] = compressed_bytes(r.image, r.image_id)
+            row["compressed_bytes"] = compressed_bytes(r.image, r.image_id, docker=docker)
     return row
 
 
@@ -96,22 +97,20 @@ class _RichProgress:
         self.progress.advance(self.task)
 
 
-def prune_stale(executor, catalogue, keep_tags: set[str]) -> list[str]:
+def prune_stale(docker: Docker, catalogue, keep_tags: set[str]) -> list[str]:
     """Remove bench-standin/* images that no current recipe names. Returns what was removed."""
     from bench import LABEL
 
-    done = executor.run(["docker", "image", "ls", "--filter", f"label={LABEL}=true",
-                         "--filter", "reference=bench-standin/*", "--format", "{{.Repository}}:{{.Tag}}"])
     removed = []
-    for tag in done.stdout.split():
+    for tag in docker.images(label=f"{LABEL}=true", reference="bench-standin/*"):
         if tag not in keep_tags and not tag.endswith(":<none>"):
-            if executor.run(["docker", "image", "rm", tag], check=False).returncode == 0:
+            if docker.rmi(tag):
                 removed.append(tag)
     return removed
 
 
 def run(args) -> int:
-    executor = default_executor()
+    docker = Docker(default_executor())
     catalogue = load_catalogue()
     refs = selected_refs(args.only, catalogue)
     unknown = [r for r in refs if r not in catalogue]
@@ -123,19 +122,19 @@ def run(args) -> int:
         targets = [r for r in refs if not (catalogue.get(r) and catalogue.get(r).alpine and args.bases != "hub")]
         with _RichProgress(targets) as bar:
             for ref in targets:
-                resolved.update(resolve([ref], args.bases, build=True, executor=executor, progress=bar,
+                resolved.update(resolve([ref], args.bases, build=True, executor=docker, progress=bar,
                                         rebuild=args.rebuild, catalogue=catalogue))
                 bar.advance()
         rest = [r for r in refs if r not in resolved]
-        resolved.update(resolve(rest, args.bases, build=False, executor=executor, catalogue=catalogue))
+        resolved.update(resolve(rest, args.bases, build=False, executor=docker, catalogue=catalogue))
     else:
-        resolved = resolve(refs, args.bases, build=False, executor=executor, catalogue=catalogue)
-    rows = [describe(resolved[r], catalogue.get(r), executor, compressed=args.compressed) for r in refs]
+        resolved = resolve(refs, args.bases, build=False, executor=docker, catalogue=catalogue)
+    rows = [describe(resolved[r], catalogue.get(r), docker, compressed=args.compressed) for r in refs]
 
     if args.prune:
-        keep = {r.image for r in resolve(catalogue.refs(), "local", build=False, executor=executor,
+        keep = {r.image for r in resolve(catalogue.refs(), "local", build=False, executor=docker,
                                          catalogue=catalogue).values() if r.image}
-        for tag in prune_stale(executor, catalogue, keep):
+        for tag in prune_stale(docker, catalogue, keep):
             print(f"removed {tag}", file=sys.stderr)
     if args.faithfulness:
         from bench.bases.faithfulness import write_faithfulness

@@ -2,8 +2,7 @@
 
 import os
 
-from bench.engine.executor import default_executor
-from bench.runner import check_engine, cleanup
+from bench.engine.docker import Docker, cleanup
 
 
 def add_arguments(p):
@@ -12,9 +11,9 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    ex = default_executor()
-    check_engine(ex)
-    removed = cleanup(ex, standins=args.standins)
+    docker = Docker()
+    docker.require()
+    removed = cleanup(docker, standins=args.standins)
     print(f"removed {len(removed)} containers and images labelled org.bench.managed=true"
           + ("" if args.standins else " (stand-in bases kept; --standins removes them too)"))
     # What bench processes killed without warning (SIGKILL, power loss) left behind: cold

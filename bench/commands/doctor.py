@@ -9,8 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.analyze.tools import find_tool
-from bench.engine.executor import default_executor
-from bench.errors import EngineUnavailable
+from bench.engine.docker import Docker, as_docker
 
 
 @dataclass
@@ -27,29 +26,20 @@ def add_arguments(p):
 
 
 def collect(executor) -> list[Check]:
+    docker = as_docker(executor)
     checks: list[Check] = []
-    v = executor.run(["docker", "version", "--format", "{{json .}}"], check=False, timeout=15)
-    if v.returncode != 0 or not v.stdout.strip().startswith("{"):
-        detail = (v.stderr.strip().splitlines() or ["no answer"])[-1]
-        raise EngineUnavailable(detail[:160])
-    ver = json.loads(v.stdout)
-    server = (ver.get("Server") or {}).get("Version", "")
-    if not server:
-        raise EngineUnavailable((v.stderr.strip().splitlines() or ["no server version"])[-1][:160])
+    server = docker.version_json()["Server"]["Version"]  # EngineUnavailable when none answers
     major = int(server.split(".")[0]) if server[:1].isdigit() else 0
     checks.append(Check("engine", major >= 26, server, "install Docker Engine >= 26: sudo scripts/bootstrap-engine.sh"))
-    info = json.loads(executor.run(["docker", "info", "--format", "{{json .}}"]).stdout)
+    info = docker.info_json()
     drv = info.get("Driver", "")
     checks.append(Check("storage driver", drv in ("overlay2", "overlayfs"), drv,
                         "use the overlay2 storage driver (dockerd --storage-driver=overlay2)"))
-    bx = executor.run(["docker", "buildx", "version"], check=False)
-    checks.append(Check("buildx", bx.returncode == 0, bx.stdout.strip() or bx.stderr.strip()[-100:],
+    bx = docker.buildx_version()
+    checks.append(Check("buildx", bx is not None, bx or "missing",
                         "install the docker-buildx plugin (sudo scripts/bootstrap-engine.sh)"))
-    if bx.returncode == 0:
-        ins = executor.run(["docker", "buildx", "inspect"], check=False).stdout
-        fields = dict(
-            (k.strip(), val.strip()) for k, _, val in (l.partition(":") for l in ins.splitlines()) if val
-        )
+    if bx is not None:
+        fields = docker.buildx_inspect()
         checks.append(Check("buildx driver", bool(fields.get("Driver")), fields.get("Driver", "?"),
                             "select a builder: docker buildx use default"))
         bk = fields.get("BuildKit version", "?")
@@ -66,8 +56,7 @@ def collect(executor) -> list[Check]:
 
         reachable = registry_reachable(timeout=5)
     except ImportError:
-        reachable = executor.run(["docker", "buildx", "imagetools", "inspect", "busybox:latest"],
-                                 check=False, timeout=8).returncode == 0
+        reachable = docker.imagetools_inspect("busybox:latest")
     checks.append(Check("image registry", True,
                         "answers: --bases auto pulls real bases" if reachable
                         else "unreachable: --bases auto builds local stand-ins (labelled as such)", required=False))
@@ -90,7 +79,7 @@ def collect(executor) -> list[Check]:
 
 
 def run(args) -> int:
-    checks = collect(default_executor())
+    checks = collect(Docker())
     failed = [c for c in checks if c.required and not c.ok]
     if args.json:
         print(json.dumps({"ok": not failed, "checks": [asdict(c) for c in checks]}, indent=2))

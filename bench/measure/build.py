@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.engine.buildx import BuildProgress, build_argv, parse_rawjson
+from bench.engine.docker import Docker, as_docker
 from bench.engine.executor import Completed, Executor
 from bench.errors import UserError
 from bench.store import Sample
@@ -40,7 +40,7 @@ class BuildFailed(UserError):
 
 
 def run_build(
-    executor: Executor,
+    executor: Executor | Docker,
     *,
     scenario: str,
     repetition: int,
@@ -64,9 +64,8 @@ def run_build(
             target=target,
             labels=labels,
         )
-        t0 = time.perf_counter()
-        done = executor.run(argv, check=False, timeout=timeout)
-        wall = time.perf_counter() - t0
+        done = as_docker(executor).build(argv, timeout=timeout)
+        wall = done.seconds  # the executor's clock, the same one that times pushes
         progress = parse_rawjson(done.stderr)
         if done.returncode != 0:
             why = progress.errors[-1] if progress.errors else (done.stderr.strip().splitlines() or ["?"])[-1]

@@ -19,12 +19,12 @@ is never removed.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Callable, Mapping
 
-from bench.engine.executor import Executor, default_executor
+from bench.engine.docker import Docker, as_docker
+from bench.engine.executor import Executor
 from bench.engine.throttle import Throttle
 from bench.errors import UserError
 from bench.store import Sample
@@ -45,11 +45,25 @@ def repository(app: str, variant: str) -> str:
     return f"bench/{parts[0]}-{parts[1]}"
 
 
-def _repo_tags(executor: Executor, image: str) -> list[str]:
-    done = executor.run(["docker", "image", "inspect", "--format", "{{json .RepoTags}}", image], check=False)
-    if done.returncode != 0:
+def _repo_tags(docker: Docker, image: str) -> list[str]:
+    tags = docker.repo_tags(image)
+    if tags is None:
         raise UserError(f"image {image} is not in the engine: build it first")
-    return json.loads(done.stdout.strip() or "null") or []
+    return tags
+
+
+def push_once(docker: Docker, image: str, registry, repo: str, tag: str) -> tuple[float, int]:
+    """Tag `image` into the (emptied) registry and push it: (push seconds, compressed bytes).
+
+    This is bench's one definition of an image's compressed size: the bytes a push moves,
+    i.e. the sizes of the blobs the pushed manifest names (layers as the engine compressed
+    them for the push, plus the config), read back from the registry. The caller removes
+    the tag `registry.address/repo:tag` this makes (see `_untag`)."""
+    registry.clear()  # every blob is uploaded again: the push is a first push
+    ref = f"{registry.address}/{repo}:{tag}"
+    docker.tag(image, ref)
+    seconds = docker.push(ref)
+    return seconds, registry.compressed_bytes(repo, tag)
 
 
 def push_and_pull(
@@ -61,13 +75,13 @@ def push_and_pull(
     cold_engine,
     profiles: Mapping[str, float | None] | None = None,
     repetitions: int = 1,
-    executor: Executor | None = None,
+    executor: Executor | Docker | None = None,
     throttle_factory: Callable[..., Throttle] = Throttle,
 ) -> list[Sample]:
     """Samples: push/push_seconds per repetition, image/compressed_bytes once,
     pull/pull_seconds per profile and repetition, pull/pull_model_seconds per bandwidth
     profile. `registry` is a started LocalRegistry, `cold_engine` a started ColdEngine."""
-    executor = executor or default_executor()
+    docker = as_docker(executor)
     profiles = dict(DEFAULT_PROFILES if profiles is None else profiles)
     if repetitions < 1:
         raise UserError(f"repetitions must be at least 1, got {repetitions}")
@@ -76,7 +90,7 @@ def push_and_pull(
             raise UserError(f"pull profile {name!r} has bandwidth {bw!r}: use a positive bits/s, or None for loopback")
 
     repo = repository(app, variant)
-    own_tags = _repo_tags(executor, image)
+    own_tags = _repo_tags(docker, image)
     samples: list[Sample] = []
     made: list[str] = []
     compressed: int | None = None
@@ -90,13 +104,9 @@ def push_and_pull(
         for rep in range(repetitions):
             tag = f"r{rep}"
             ref = f"{registry.address}/{repo}:{tag}"
-            registry.clear()  # every blob is uploaded again: the push is a first push
-            executor.run(["docker", "tag", image, ref])
             made.append(ref)
-            pushed = executor.run(["docker", "push", "--quiet", ref])
-            samples.append(Sample(app, variant, "push", "push_seconds", pushed.seconds, "s", repetition=rep))
-
-            size = registry.compressed_bytes(repo, tag)
+            seconds, size = push_once(docker, image, registry, repo, tag)
+            samples.append(Sample(app, variant, "push", "push_seconds", seconds, "s", repetition=rep))
             if compressed is None:
                 compressed = size
                 samples.append(Sample(app, variant, "image", "compressed_bytes", size, "B"))
@@ -119,11 +129,11 @@ def push_and_pull(
     finally:
         for t in throttles.values():
             t.close()
-        _untag(executor, image, made, own_tags)
+        untag(docker, image, made, own_tags)
     return samples
 
 
-def _untag(executor: Executor, image: str, refs: list[str], own_tags: list[str]) -> None:
+def untag(docker: Docker, image: str, refs: list[str], own_tags: list[str]) -> None:
     """Remove the registry tags we added. Removing the last tag of an image deletes the
     image, so when the image had no tag of its own the last one is left in place."""
     keep_last = not [t for t in own_tags if t not in refs]
@@ -131,4 +141,4 @@ def _untag(executor: Executor, image: str, refs: list[str], own_tags: list[str])
         if keep_last and i == len(refs) - 1:
             log.warning("%s has no tag of its own; leaving %s so the image is not deleted", image, ref)
             break
-        executor.run(["docker", "image", "rm", ref], check=False)
+        docker.rmi(ref)

@@ -9,6 +9,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from bench import LABEL
+from bench.engine.docker import Docker, as_docker
 from bench.engine.executor import DockerError, Executor
 from bench.store import Sample
 
@@ -21,31 +22,12 @@ class SmokeResult:
     logs: str = ""
 
 
-def smoke_argv(image: str, *, port: int, user: str | None, name: str) -> list[str]:
-    argv = [
-        "docker", "run", "-d",
-        "--name", name,
-        "--label", f"{LABEL}=true",
-        "--read-only",
-        "--tmpfs", "/tmp:rw,exec,size=64m",
-        "--security-opt", "no-new-privileges",
-        "--cap-drop", "ALL",
-        "--memory", "512m",
-        "-p", f"127.0.0.1::{port}",
-    ]
-    if user:
-        argv += ["--user", user]
-    argv.append(image)
-    return argv
-
-
-def _host_port(executor: Executor, name: str, port: int) -> int:
-    out = executor.run(["docker", "port", name, f"{port}/tcp"]).stdout.strip().splitlines()
-    for line in out:
-        host, _, p = line.rpartition(":")
-        if host in ("127.0.0.1", "0.0.0.0") and p.isdigit():
-            return int(p)
-    raise RuntimeError(f"{name}: port {port} is not published yet")
+def start_container(docker: Docker, image: str, *, port: int, user: str | None, name: str) -> str:
+    """Run the image locked down: read-only root, no capabilities, 512 MB, loopback port only."""
+    return docker.run_container(
+        image, name=name, labels={LABEL: "true"}, read_only=True, tmpfs=["/tmp:rw,exec,size=64m"],
+        security_opt=["no-new-privileges"], cap_drop=["ALL"], memory="512m", publish=[f"127.0.0.1::{port}"],
+        user=user)
 
 
 def _get(url: str, timeout: float) -> tuple[int, str]:
@@ -57,7 +39,7 @@ def _get(url: str, timeout: float) -> tuple[int, str]:
 
 
 def smoke(
-    executor: Executor,
+    executor: Executor | Docker,
     image: str,
     *,
     port: int,
@@ -67,9 +49,10 @@ def smoke(
     timeout: float = 60.0,
     get=_get,
 ) -> SmokeResult:
+    docker = as_docker(executor)
     t0 = time.perf_counter()
     try:
-        executor.run(smoke_argv(image, port=port, user=user, name=name))
+        start_container(docker, image, port=port, user=user, name=name)
     except DockerError as e:
         return SmokeResult(False, None, f"container did not start: {e}")
     try:
@@ -77,10 +60,7 @@ def smoke(
         deadline = t0 + timeout
         while time.perf_counter() < deadline:
             if host_port is None:
-                try:
-                    host_port = _host_port(executor, name, port)
-                except Exception:
-                    host_port = None
+                host_port = docker.container_port(name, port)
             if host_port is not None:
                 try:
                     status, _ = get(f"http://127.0.0.1:{host_port}{health_path}", 2.0)
@@ -97,15 +77,14 @@ def smoke(
                         return SmokeResult(True, secs, "")
                 except (OSError, urllib.error.URLError):
                     pass
-            state = executor.run(["docker", "inspect", "-f", "{{.State.Running}}", name], check=False).stdout.strip()
-            if state == "false":
-                logs = executor.run(["docker", "logs", "--tail", "20", name], check=False)
-                tail = (logs.stdout + logs.stderr).strip().splitlines()[-3:]
-                return SmokeResult(False, None, "container exited: " + " | ".join(tail), logs.stdout + logs.stderr)
+            if docker.container_running(name) is False:
+                logs = docker.logs(name, tail=20)
+                tail = logs.strip().splitlines()[-3:]
+                return SmokeResult(False, None, "container exited: " + " | ".join(tail), logs)
             time.sleep(0.05)
         return SmokeResult(False, None, f"no 200 on {health_path} within {timeout:.0f}s")
     finally:
-        executor.run(["docker", "rm", "-f", "-v", name], check=False)
+        docker.rm(name)
 
 
 def smoke_samples(result: SmokeResult, *, app: str, variant: str, repetition: int) -> list[Sample]:
