@@ -13,7 +13,8 @@ import pytest
 from bench.engine.coldpull import ColdEngine, dockerd_argv
 from bench.engine.executor import Completed, DockerError
 from bench.errors import UserError
-from bench.measure.pushpull import DEFAULT_PROFILES, push_and_pull, repository
+from bench.measure.pushpull import push_and_pull, repository
+from bench.settings import BANDWIDTHS as DEFAULT_PROFILES
 from tests.fakes import FakeExecutor
 
 IMAGE = "bench/go:scratch"

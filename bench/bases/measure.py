@@ -94,18 +94,17 @@ def _default_resolve(refs, mode, *, executor):
     return resolve(refs, mode, executor=executor)
 
 
-def push_once(registry, cold, executor) -> Callable[[str, str], list[Sample]]:
-    """Push a base once to learn its compressed size (what a pull of it moves)."""
-    from bench.measure.pushpull import push_and_pull
+def compressed_by_push(registry, docker) -> Callable[[str, str], list[Sample]]:
+    """A base's compressed size, by pushing it once to the run's registry (what a pull of
+    it moves: bench.bases.sizes.compressed_bytes is the one definition)."""
+    from bench.bases.sizes import compressed_bytes
 
     def compressed(ref: str, image: str) -> list[Sample]:
         try:
-            got = push_and_pull(image, app=BASES_APP, variant=ref, registry=registry, cold_engine=cold,
-                                profiles={}, repetitions=1, executor=executor)
+            size = compressed_bytes(image, docker=docker, registry=registry)
         except Exception as e:  # noqa: BLE001 - a base size is a nicety, never worth a run
             log.warning("compressed size of %s: %s", ref, e)
             return []
-        return [Sample(app=BASES_APP, variant=ref, scenario="base", metric="compressed_bytes", value=s.value, unit="B")
-                for s in got if s.metric == "compressed_bytes"]
+        return [Sample(app=BASES_APP, variant=ref, scenario="base", metric="compressed_bytes", value=size, unit="B")]
 
     return compressed

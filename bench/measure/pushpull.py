@@ -27,11 +27,11 @@ from bench.engine.docker import Docker, as_docker
 from bench.engine.executor import Executor
 from bench.engine.throttle import Throttle
 from bench.errors import UserError
+from bench.settings import BANDWIDTHS
 from bench.store import Sample
 
 log = logging.getLogger("bench.measure.pushpull")
 
-DEFAULT_PROFILES: dict[str, float | None] = {"loopback": None, "1gbit": 1e9, "150mbit": 150e6}
 
 
 def repository(app: str, variant: str) -> str:
@@ -82,7 +82,7 @@ def push_and_pull(
     pull/pull_seconds per profile and repetition, pull/pull_model_seconds per bandwidth
     profile. `registry` is a started LocalRegistry, `cold_engine` a started ColdEngine."""
     docker = as_docker(executor)
-    profiles = dict(DEFAULT_PROFILES if profiles is None else profiles)
+    profiles = dict(BANDWIDTHS if profiles is None else profiles)
     if repetitions < 1:
         raise UserError(f"repetitions must be at least 1, got {repetitions}")
     for name, bw in profiles.items():

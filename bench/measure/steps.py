@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable
 
-from bench.bases.measure import RunBases, push_once
+from bench.bases.measure import RunBases, compressed_by_push
 from bench.engine.docker import Docker
 from bench.errors import UserError
 from bench.measure.builds import Builder, measure_builds
@@ -51,7 +51,7 @@ def engine_steps(docker: Docker, run: Run, settings: Settings, stack: ExitStack,
     if needs_registry and settings.push_pull:
         registry, cold = start_push_pull(stack, step)
     bases = RunBases(run, settings.bases_mode, ex, step=step,
-                     compressed=push_once(registry, cold, ex) if registry is not None else None,
+                     compressed=compressed_by_push(registry, docker) if registry is not None else None,
                      disk_bytes=docker.image_size)
     builder = Builder(ex, run.run_id, step=step)
     contexts = Contexts(run.run_id, work_dir)
