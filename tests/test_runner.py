@@ -228,8 +228,8 @@ def test_a_failing_analysis_is_noted_and_the_run_goes_on(tmp_path, engine, demo)
     assert cell.status == "ok" and "analysis failed: TimeoutError: docker save timed out" in cell.reason
 
 
-def test_analysis_reads_one_saved_archive_and_removes_it(tmp_path, engine, demo, monkeypatch):
-    import bench.analyze as analyze_mod
+def test_analysis_reads_one_saved_archive_and_removes_it(tmp_path, engine, demo):
+    from bench.measure.steps import archive_analysis
 
     def save(argv):
         Path(argv[argv.index("-o") + 1]).write_bytes(b"tar")
@@ -242,12 +242,10 @@ def test_analysis_reads_one_saved_archive_and_removes_it(tmp_path, engine, demo,
         seen.append((tag, Path(archive), Path(archive).read_bytes()))
         return []
 
-    # analyze_image is the analysis package's own entry point, outside the runner: the one
-    # place a test stands in for a library function.
-    monkeypatch.setattr(analyze_mod, "analyze_image", fake_analyze_image)
     plan = plan_of(demo, n=1, analyze=True)
     run = new_run(tmp_path, plan)
-    runner(run, plan, engine, tmp_path).execute()
+    analysis = archive_analysis(Docker(engine), run.run_id, lambda t: None, tmp_path / "work", analyze=fake_analyze_image)
+    runner(run, plan, engine, tmp_path, tweak=lambda s: replace(s, analysis=analysis)).execute()
     [(tag, archive, data)] = seen
     assert tag == "bench/demo:bloated" and data == b"tar" and not archive.exists()
     assert [c[-1] for c in engine.calls if c[:2] == ("docker", "save")] == ["bench/demo:bloated"]

@@ -73,7 +73,7 @@ def engine_steps(docker: Docker, run: Run, settings: Settings, stack: ExitStack,
         builds=lambda cell, ctx, bcs: measure_builds(builder, cell, settings, ctx, bcs),
         image=image, smoke=smoke_step,
         push_pull=_push_pull(ex, registry, cold, settings, step) if registry is not None else None,
-        analysis=_analysis(docker, run.run_id, step, work_dir or WORK_DIR),
+        analysis=archive_analysis(docker, run.run_id, step, work_dir or WORK_DIR),
         remove_images=lambda ids: docker.rmi(*ids) if ids else None,
         engine_answers=docker.answers, step=step,
     )
@@ -91,23 +91,31 @@ def _push_pull(ex, registry, cold, settings: Settings, step):
     return push_pull
 
 
-def _analysis(docker: Docker, run_id: str, step, work_dir: Path):
+def archive_analysis(docker: Docker, run_id: str, step, work_dir: Path, analyze: Callable | None = None):
+    """The analysis step: one `docker save` read by both the layer analysis and syft (whose
+    `docker:` source would export the image again): for 1 GB, one export instead of two."""
+
     def analysis(cell: Cell, tag: str) -> list[Sample]:
-        try:
-            from bench.analyze import analyze_image
-        except ImportError as e:
-            log.warning("analysis disabled: %s", e)
+        run_analysis = analyze or _analyze_image()
+        if run_analysis is None:
             return []
         step(f"{cell.key}: layer, package and lint analysis")
-        # One `docker save` read by both the layer analysis and syft (whose `docker:` source
-        # would export the image again): for a 1 GB image that is one export instead of two.
         archive = work_dir / run_id / f"{cell.app.name}-{cell.variant.name}.tar"
         archive.parent.mkdir(parents=True, exist_ok=True)
         try:
             docker.save(tag, archive)
-            return analyze_image(tag, cell.app.name, cell.variant.name, dockerfile=cell.variant.dockerfile,
-                                 executor=docker.executor, archive=archive)
+            return run_analysis(tag, cell.app.name, cell.variant.name, dockerfile=cell.variant.dockerfile,
+                                executor=docker.executor, archive=archive)
         finally:
             archive.unlink(missing_ok=True)
 
     return analysis
+
+
+def _analyze_image():
+    try:
+        from bench.analyze import analyze_image
+    except ImportError as e:  # the analysis tools are optional for a partial install
+        log.warning("analysis disabled: %s", e)
+        return None
+    return analyze_image
