@@ -16,6 +16,7 @@ VERBS = {
     "bases": ("bench.commands.bases", "list base images and build their local stand-ins"),
     "list": ("bench.commands.list", "print the apps x variants matrix and what can run here"),
     "run": ("bench.commands.run", "build, measure and store every variant (the main job)"),
+    "merge": ("bench.commands.merge", "join the shard runs of one matrix into one run"),
     "analyze": ("bench.commands.analyze", "layers, wasted bytes and packages of any local image"),
     "report": ("bench.commands.report", "tables, charts and REPORT.md from stored results"),
     "clean": ("bench.commands.clean", "remove the containers and images bench made (by label)"),

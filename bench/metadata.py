@@ -141,11 +141,13 @@ CHECKED = (
 )
 
 
-def differences(a, b) -> list[str]:
+def differences(a, b, *, ignore: tuple[str, ...] = ()) -> list[str]:
     """Where two provenances (or segments) differ, in words: "Docker Engine 26.1.5 (now 27.0.1)".
-    A value one side did not record is not a difference."""
+    A value one side did not record is not a difference; keys in `ignore` are not compared."""
     out = []
     for group, key, label in CHECKED:
+        if key in ignore:
+            continue
         x, y = getattr(a, group).get(key), getattr(b, group).get(key)
         if x in (None, "") or y in (None, "") or x == y:
             continue

@@ -8,9 +8,10 @@ cells it is to measure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bench.apps import App, Variant
+from bench.errors import UserError
 from bench.settings import Settings
 
 
@@ -64,3 +65,41 @@ def to_measure(plan: Plan, statuses: dict[str, str], *, retry_failed: bool = Fal
             todo.append(c)
     redo_now = tuple(k for k in sorted(redo) if statuses.get(k, "pending") != "pending")
     return Selection(cells=tuple(todo), already_done=done, redo=redo_now)
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int  # 1-based, as `--shard I/N` writes it
+    of: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Shard":
+        i, sep, n = text.partition("/")
+        if not (sep and i.isdigit() and n.isdigit() and 1 <= int(i) <= int(n)):
+            raise UserError(f"--shard {text}: write I/N with 1 <= I <= N, e.g. --shard 2/4")
+        return cls(int(i), int(n))
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.of}"
+
+
+def shard_of(plan: Plan, shard: Shard, cost: dict[str, float] | None = None) -> Plan:
+    """The cells of one shard. Deterministic: the same plan, shard and costs give the same
+    cells on every machine. With `cost` (seconds per cell key, from an earlier run), cells
+    go, longest first, to the shard with the least cost so far (LPT scheduling); cells the
+    earlier run did not measure cost the median of those it did. Without, round-robin over
+    the plan's order, which balances the count."""
+    keys = plan.keys
+    if not cost:
+        mine = {k for j, k in enumerate(keys) if j % shard.of == shard.index - 1}
+    else:
+        known = sorted(v for v in cost.values() if v and v > 0) or [1.0]
+        typical = known[len(known) // 2]
+        load = [0.0] * shard.of
+        owner: dict[str, int] = {}
+        for k in sorted(keys, key=lambda k: (-(cost.get(k) or typical), keys.index(k))):
+            j = min(range(shard.of), key=lambda s: (load[s], s))
+            owner[k] = j
+            load[j] += cost.get(k) or typical
+        mine = {k for k, j in owner.items() if j == shard.index - 1}
+    return replace(plan, cells=tuple(c for c in plan.cells if c.key in mine))

@@ -10,7 +10,7 @@ from bench.apps import load_apps, select
 from bench.engine.docker import Docker
 from bench.engine.executor import default_executor
 from bench.errors import UserError
-from bench.plan import Plan, make_plan, to_measure
+from bench.plan import Plan, Shard, make_plan, shard_of, to_measure
 from bench.settings import BANDWIDTHS, BASES_MODES, PROFILES, SCENARIOS, Asked
 from bench.store import RESULTS_DIR, Run, find_run
 
@@ -39,6 +39,10 @@ def add_arguments(p):
                    help="with --redo: why, kept in the run's notes and beside the superseded rows")
     p.add_argument("--retry-failed", action="store_true",
                    help="with --resume: measure the cells that failed again (e.g. after a network error)")
+    p.add_argument("--shard", metavar="I/N",
+                   help="measure only shard I of N of the plan (a run of its own; `bench merge` joins the shards)")
+    p.add_argument("--balance-from", metavar="RUN",
+                   help="with --shard: balance the shards by the cell times of this earlier run (default: by count)")
     p.add_argument("--allow-mixed", action="store_true",
                    help="with --resume: measure the rest on another engine, machine or bench commit than the "
                         "run's first part (the report says the run is mixed)")
@@ -56,6 +60,12 @@ def _asked(args) -> Asked:
 
 
 def _check_flags(args, pairs) -> None:
+    if args.balance_from and not args.shard:
+        raise UserError("--balance-from goes with --shard I/N")
+    if args.shard and args.resume is not None:
+        raise UserError("--shard starts a new shard run; resume a shard with --resume RUN alone")
+    if args.shard:
+        Shard.parse(args.shard)
     for flag, given in (("--retry-failed", args.retry_failed), ("--redo", args.redo)):
         if given and args.resume is None:
             raise UserError(f"{flag} goes with --resume: name the run whose cells to measure again")
@@ -71,14 +81,30 @@ def _open_run(args, pairs) -> tuple[Run, Plan, bool]:
         settings = settings_mod.from_profile(_asked(args))
         plan = make_plan(pairs, settings)
         meta = {"argv": sys.argv[1:], "apps_dir": str(args.apps or "sample_apps")}
+        if args.shard:
+            plan, meta["shard"] = _shard(args, plan)
         return Run.create(args.results, meta, settings=settings, planned=plan.keys), plan, False
     run_ = Run.open(find_run(args.results, args.resume or None, complete=False))
     if run_.settings is None:
         raise UserError(f"run {run_.run_id} records no settings to resume with: start a new run")
     settings = settings_mod.for_resume(_asked(args), run_.settings, run_.run_id)
+    if run_.metadata.get("shard"):  # a shard measures its own cells, whatever --only says
+        pairs = [(a, v) for a, v in pairs if f"{a.name}/{v.name}" in run_.planned]
     plan = make_plan(pairs, settings)
     run_.extend_plan(plan.keys)
     return run_, plan, True
+
+
+def _shard(args, plan: Plan) -> tuple[Plan, dict]:
+    """This shard's part of the plan, and what its metadata says about it."""
+    shard = Shard.parse(args.shard)
+    cost = None
+    if args.balance_from:
+        earlier = Run.open(find_run(args.results, args.balance_from, complete=False))
+        cost = {k: c.seconds for k, c in earlier.cells.items() if c.seconds}
+    mine = shard_of(plan, shard, cost)
+    return mine, {"index": shard.index, "of": shard.of, "plan": plan.keys,
+                  "balanced_by": earlier.run_id if cost else "cell count"}
 
 
 def run(args) -> int:

@@ -270,11 +270,14 @@ def segments_table(run: RunData) -> str:
             by_seg.setdefault(int(r.segment), []).append(f"{r.app}/{r.variant}")
     rows = []
     for i, sg in enumerate(segs):
-        b, e = sg.get("bench") or {}, sg.get("engine") or {}
+        b, e, mach = sg.get("bench") or {}, sg.get("engine") or {}, sg.get("machine") or {}
         commit = str(b.get("git_commit") or "not recorded")[:12] + (" (dirty)" if b.get("git_dirty") else "")
         cells = by_seg.get(i)
         rows.append({"#": i, "Started": sg.get("started_utc", "?"), "Ended": sg.get("ended_utc") or "?",
                      "bench commit": commit, "Engine": e.get("server") or "not recorded",
+                     "Machine": (f"{mach.get('cpus', '?')} × {mach.get('cpu_model', '?')}, host {mach.get('hostname_hash', '?')}"
+                                 if mach else "not recorded")
+                     + (f", shard {sg['shard']} ({sg.get('shard_run_id', '?')})" if sg.get("shard") else ""),
                      "Cells": f"{sg.get('cells', 0)}: {', '.join(cells)}" if cells else
                      f"{sg.get('cells', 0)} (which ones was not recorded before schema 2)"})
     return "\n**Segments** (one per invocation of `bench run`)\n\n" + fmt.markdown_table(pd.DataFrame(rows)) + "\n"
