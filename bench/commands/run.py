@@ -12,7 +12,7 @@ from bench.engine.executor import default_executor
 from bench.errors import UserError
 from bench.plan import Plan, Shard, make_plan, shard_of, to_measure
 from bench.settings import BANDWIDTHS, BASES_MODES, PROFILES, SCENARIOS, Asked
-from bench.store import RESULTS_DIR, Run, find_run
+from bench.store import RESULTS_DIR, Run, find_run, new_run_id
 
 
 def add_arguments(p):
@@ -83,6 +83,8 @@ def _open_run(args, pairs) -> tuple[Run, Plan, bool]:
         meta = {"argv": sys.argv[1:], "apps_dir": str(args.apps or "sample_apps")}
         if args.shard:
             plan, meta["shard"] = _shard(args, plan)
+            # Shards start at the same second on different runners: their ids must differ.
+            meta["run_id"] = f"{new_run_id()}-shard{meta['shard']['index']}of{meta['shard']['of']}"
         return Run.create(args.results, meta, settings=settings, planned=plan.keys), plan, False
     run_ = Run.open(find_run(args.results, args.resume or None, complete=False))
     if run_.settings is None:
