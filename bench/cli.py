@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench", description="Measure what each Docker image-size technique really buys.")
     parser.add_argument("--version", action="version", version=f"bench {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every docker command")
+    parser.add_argument("--context", metavar="NAME",
+                        help="the docker context (engine) every docker and buildx call uses (default: DOCKER_HOST, "
+                             "else the local engine)")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     for verb, (modname, help_) in VERBS.items():
         p = sub.add_parser(verb, help=help_, description=help_)
@@ -52,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: error: {args._missing}", file=sys.stderr)
         return 2
     try:
+        if args.context:
+            from bench.engine.docker import Docker
+            from bench.engine.endpoint import use_context
+
+            use_context(args.context, Docker())
         return int(args._run(args) or 0)
     except UserError as e:
         print(f"bench: error: {e}", file=sys.stderr)

@@ -121,7 +121,10 @@ class Provenance:
 
 
 def provenance(executor: Executor) -> Provenance:
-    return Provenance(bench=bench_info(), engine=engine_info(executor), machine=machine_info())
+    from bench.engine.endpoint import current
+
+    engine = {**engine_info(executor), "endpoint": current().host or "local default"}
+    return Provenance(bench=bench_info(), engine=engine, machine=machine_info())
 
 
 # What must agree for two invocations to be one run (pyperf refuses to mix runs whose

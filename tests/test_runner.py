@@ -364,3 +364,17 @@ def test_a_run_becomes_latest_only_when_every_planned_cell_is_done(tmp_path, eng
     assert not (tmp_path / "results" / "latest").exists()
     runner(Run.open(run.folder), plan, engine, tmp_path).execute()
     assert (tmp_path / "results" / "latest").read_text().strip() == run.run_id
+
+
+def test_an_engine_on_another_host_gets_no_push_pull_and_every_cell_says_why(tmp_path, engine, demo, monkeypatch):
+    from bench.engine.endpoint import Endpoint
+
+    monkeypatch.setenv("DOCKER_HOST", "tcp://192.0.2.7:2376")  # the process environment, as --context sets it
+    plan = plan_of(demo, n=1, push_pull=True)
+    run = new_run(tmp_path, plan)
+    runner(run, plan, engine, tmp_path).execute()
+    (cell,) = run.cells.values()
+    assert cell.status == "ok" and "push and pull skipped: the engine at tcp://192.0.2.7:2376" in cell.reason
+    assert not any(r["scenario"] in ("push", "pull") for r in run.rows)
+    assert Endpoint("unix:///tmp/x.sock").local and Endpoint("tcp://127.0.0.1:2375").local
+    assert not Endpoint("ssh://builder@ci-host").local

@@ -93,6 +93,12 @@ class Docker:
     def info_json(self) -> dict:
         return json.loads(self._run("info", "--format", "{{json .}}", timeout=60).stdout)
 
+    def context_host(self, name: str) -> str | None:
+        """The engine endpoint of docker context `name` (e.g. unix:///..., ssh://...), None if unknown."""
+        done = self._run("context", "inspect", name, "--format", "{{.Endpoints.docker.Host}}",
+                         check=False, timeout=PROBE_TIMEOUT)
+        return done.stdout.strip() or None if done.returncode == 0 else None
+
     def index_server_address(self) -> str | None:
         """The engine's default registry address (e.g. an https URL), None if it does not say."""
         try:

@@ -46,6 +46,7 @@ class Steps:
     remove_images: Callable[[tuple[str, ...]], None] = lambda ids: None
     engine_answers: Callable[[], bool] = lambda: True
     step: Callable[[str], None] = lambda text: None
+    note: str = ""  # said in every measured cell's reason (e.g. why push/pull was skipped)
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def _build_and_check(cell, steps: Steps, settings: Settings, record: StoredCell,
         with phase("analysis"):
             samples += _optional("analysis", record, steps, lambda: steps.analysis(cell, tag))
     record.status = "ok"
-    for note in built.notes:
+    for note in (*built.notes, *([steps.note] if steps.note else [])):
         record.reason = _with_note(record.reason, note)
 
 

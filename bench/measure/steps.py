@@ -13,6 +13,7 @@ from typing import Callable
 
 from bench.bases.measure import RunBases, compressed_by_push
 from bench.engine.docker import Docker
+from bench.engine.endpoint import current as current_endpoint
 from bench.errors import UserError
 from bench.measure.builds import Builder, measure_builds
 from bench.measure.cell import Steps
@@ -48,7 +49,8 @@ def engine_steps(docker: Docker, run: Run, settings: Settings, stack: ExitStack,
                  step: Callable[[str], None] = lambda text: None, work_dir: Path | None = None) -> Steps:
     ex = docker.executor
     registry = cold = None
-    if needs_registry and settings.push_pull:
+    endpoint = current_endpoint()
+    if needs_registry and settings.push_pull and endpoint.local:
         registry, cold = start_push_pull(stack, step)
     bases = RunBases(run, settings.bases_mode, ex, step=step,
                      compressed=compressed_by_push(registry, docker) if registry is not None else None,
@@ -76,6 +78,7 @@ def engine_steps(docker: Docker, run: Run, settings: Settings, stack: ExitStack,
         analysis=archive_analysis(docker, run.run_id, step, work_dir or WORK_DIR),
         remove_images=lambda ids: docker.rmi(*ids) if ids else None,
         engine_answers=docker.answers, step=step,
+        note=endpoint.why_no_push_pull if settings.push_pull else "",
     )
 
 
