@@ -4,7 +4,7 @@
 PY := .venv/bin/python
 PROFILE ?= standard
 
-.PHONY: bench test test-all setup bases report clean
+.PHONY: bench test test-all benchmark setup bases report clean
 
 setup:
 	scripts/setup.sh
@@ -20,6 +20,17 @@ test: setup
 # Every variant of every app on the real engine: long (builds ~1 GB images).
 test-all: setup
 	$(PY) -m pytest
+
+# pytest-benchmark suites in benchmarks/ (slow: a ~1 GB image read by bench and by dive, report
+# generation, throttle accuracy, resume), then the harness A/B through the real engine.
+# Their JSON is kept in results/benchmarks/<UTC timestamp>.json (and -harness.json).
+BENCH_STAMP := $(shell date -u +%Y%m%dT%H%M%SZ)
+
+benchmark: setup
+	mkdir -p results/benchmarks
+	$(PY) -m pytest benchmarks -p no:cacheprovider --benchmark-enable --benchmark-group-by=group \
+		--benchmark-columns=min,median,max,iqr,rounds --benchmark-json results/benchmarks/$(BENCH_STAMP).json
+	$(PY) benchmarks/bench_harness.py --json results/benchmarks/$(BENCH_STAMP)-harness.json
 
 report:
 	$(PY) -m bench report

@@ -36,6 +36,8 @@ from bench import LABEL  # noqa: E402
 from bench.analyze.tools import find_tool  # noqa: E402
 
 TAG = "bench-test/analyze-large:1"
+# dive --ci rules that always pass: dive does all its work and prints its figures
+PASS_RULES = "rules:\n  lowestEfficiency: 0\n  highestWastedBytes: disabled\n  highestUserWastedPercent: disabled\n"
 
 # A child process: analyse the image, print figures, time and memory as JSON.
 _CHILD = r"""
@@ -136,8 +138,7 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as d:
             cfg = Path(d) / "pass.dive-ci"
-            cfg.write_text("rules:\n  lowestEfficiency: 0\n  highestWastedBytes: disabled\n"
-                           "  highestUserWastedPercent: disabled\n")
+            cfg.write_text(PASS_RULES)
             runs: dict[str, list[dict]] = {"bench": [], "dive": []}
             # one untimed warm-up each, so neither side pays for a cold page cache alone
             run_bench(image)

@@ -45,39 +45,41 @@ def engine_state() -> tuple[bool, str]:
 # small bases; `make test-all` runs every variant of every app (slow: ~1 GB images).
 DEFAULT_FAST_VARIANTS = "go/scratch,go/optimized,python/slim"
 _VARIANT_TEST = re.compile(r"^test_(?P<app>\w+?)_variant_builds_and_serves\[(?P<variant>[^\]]+)\]$")
+# A build step that fetches packages: PyPI, npm, or a distribution's package mirror.
+_FETCHES = re.compile(r"\b(pip3? install|npm (ci|install)|apt-get (update|install)|apk add)\b")
 
 
-def _mark_slow_variants(items):
+def _variant_fetches(app: str, variant: str) -> bool:
+    dockerfile = ROOT / "sample_apps" / app / "variants" / variant / "Dockerfile"
+    return dockerfile.is_file() and bool(_FETCHES.search(dockerfile.read_text()))
+
+
+def pytest_itemcollected(item):
+    """Marks that depend on the variant; added as each item is collected, so `-m` sees them."""
+    m = _VARIANT_TEST.match(item.name)
+    if not m:
+        return
     fast = {v.strip() for v in os.environ.get("BENCH_FAST_VARIANTS", DEFAULT_FAST_VARIANTS).split(",") if v.strip()}
-    for item in items:
-        m = _VARIANT_TEST.match(item.name)
-        if m and f"{m['app']}/{m['variant']}" not in fast:
-            item.add_marker(pytest.mark.slow)
+    if f"{m['app']}/{m['variant']}" not in fast:
+        item.add_marker(pytest.mark.slow)
+    if _variant_fetches(m["app"], m["variant"]):
+        item.add_marker(pytest.mark.network)
 
 
-def pytest_collection_modifyitems(config, items):
-    _mark_slow_variants(items)
-    docker_items = [i for i in items if i.get_closest_marker("docker")]
-    if not docker_items:
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """The engine probe runs when the first docker test is set up (before its fixtures), so
+    only tests that survived `-m`/`-k` deselection ever reach it: `-m "not docker"` never
+    runs `docker`."""
+    if not item.get_closest_marker("docker"):
         return
     ok, why = engine_state()
     if ok:
         return
     if os.environ.get("CI") == "true":
         # Under CI a missing engine is a failure, not a skip.
-        for item in docker_items:
-            item.add_marker(pytest.mark.usefixtures("_require_engine"))
-        return
-    skip = pytest.mark.skip(reason=f"NO DOCKER ENGINE ({why}): run scripts/bootstrap-engine.sh to run this test")
-    for item in docker_items:
-        item.add_marker(skip)
-
-
-@pytest.fixture
-def _require_engine():
-    ok, why = engine_state()
-    if not ok:
-        pytest.fail(f"CI=true but no Docker engine answers: {why}")
+        pytest.fail(f"CI=true but no Docker engine answers: {why}", pytrace=False)
+    pytest.skip(f"NO DOCKER ENGINE ({why}): run scripts/bootstrap-engine.sh to run this test")
 
 
 def pytest_terminal_summary(terminalreporter):

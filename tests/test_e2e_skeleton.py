@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.network
 @pytest.mark.docker
 def test_go_bloated_and_scratch_build_serve_and_are_stored(tmp_path):
     env = {**os.environ, "BENCH_WORK_DIR": str(tmp_path / "work"), "COLUMNS": "200"}

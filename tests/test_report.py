@@ -500,3 +500,17 @@ def test_svg_clip_ids_do_not_depend_on_python_object_ids():
     b = '<clipPath id="p18bf4ca77a"/><path clip-path="url(#p18bf4ca77a)"/><clipPath id="pffffffffff"/>'
     assert charts._stable_clip_ids(a) == charts._stable_clip_ids(b)
     assert 'url(#clip0000)' in charts._stable_clip_ids(a) and 'id="clip0001"' in charts._stable_clip_ids(a)
+
+
+def test_saved_charts_keep_one_rounded_layout(tmp_path, run):
+    # kiwisolver's constrained-layout answers vary in their last bits between solves: save
+    # solves once and keeps rounded Axes positions, so PNG and SVG never differ run to run.
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    fig = charts.build_times(run.samples)
+    assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    charts.save(fig, tmp_path, "build_times")
+    assert not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    assert len(fig.axes) >= 2
+    for ax in fig.axes:
+        assert all(v == round(v, charts.LAYOUT_DECIMALS) for v in ax.get_position().bounds)

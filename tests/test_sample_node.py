@@ -110,6 +110,7 @@ def _copy_source(src: Path, dest: Path) -> Path:
     return dest
 
 
+@pytest.mark.network
 def test_node_app_tests_pass_on_host(node_app, tmp_path):
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:

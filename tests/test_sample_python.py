@@ -109,6 +109,7 @@ def test_python_dockerignore_leaves_out_clutter_but_not_sources(py_app):
         assert not ignored(rel, rules), rel
 
 
+@pytest.mark.network
 def test_python_app_tests_pass_on_host(py_app, tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)

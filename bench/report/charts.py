@@ -512,6 +512,7 @@ CHARTS = {
 def save(fig: Figure, folder: Path, name: str) -> list[Path]:
     """PNG for the README, SVG for print; both without timestamps so regeneration is stable."""
     folder.mkdir(parents=True, exist_ok=True)
+    _freeze_layout(fig)
     out = []
     png = folder / f"{name}.png"
     fig.savefig(png, dpi=150, metadata={"Software": None})
@@ -521,6 +522,28 @@ def save(fig: Figure, folder: Path, name: str) -> list[Path]:
     svg.write_text(_stable_clip_ids(svg.read_text()))
     out += [png, svg]
     return out
+
+
+# Axes positions are rounded to this fraction of the figure (~0.01 pt on a 10-inch chart).
+LAYOUT_DECIMALS = 5
+
+
+def _freeze_layout(fig: Figure) -> None:
+    """Solve the constrained layout once, round where it put each Axes, and keep that.
+
+    The layout is solved by kiwisolver, whose answers vary in their last bits from one solve
+    to the next (it orders some of its work by memory address): a gridline came out at
+    y=192.000187 in one regeneration and 192.000188 in the next. Rounded positions make the
+    PNG and the SVG the same every time, and the same layout in both."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    if not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+        return
+    fig.draw_without_rendering()
+    boxes = [(ax, ax.get_position().bounds) for ax in fig.axes]
+    fig.set_layout_engine("none")
+    for ax, bounds in boxes:
+        ax.set_position([round(v, LAYOUT_DECIMALS) for v in bounds])
 
 
 def _stable_clip_ids(text: str) -> str:
