@@ -33,6 +33,7 @@ from bench.bases import build_context_args, resolve  # noqa: E402
 from bench.engine.buildx import build_argv  # noqa: E402
 from bench.engine.executor import default_executor  # noqa: E402
 from bench.measure.build import run_build  # noqa: E402
+from bench.settings import PROFILES
 from bench.store import Cell, Run  # noqa: E402
 
 
@@ -87,7 +88,8 @@ def resume_seconds(cells: int = 36) -> float:
     apps = load_apps()
     pairs = [(a, v) for a in apps for v in a.variants][:cells]
     with tempfile.TemporaryDirectory() as tmp:
-        run = Run.create(Path(tmp), {"run_id": "resume-bench"})
+        run = Run.create(Path(tmp), {"run_id": "resume-bench"}, settings=PROFILES["quick"],
+                         planned=[f"{a.name}/{v.name}" for a, v in pairs])
         for a, v in pairs:
             run.set_cell(Cell(app=a.name, variant=v.name, techniques=list(v.techniques), parent=v.parent,
                               summary=v.summary, bases=list(v.bases), status="ok"))
