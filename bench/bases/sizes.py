@@ -30,6 +30,16 @@ def disk_bytes(executor: Executor, image: str) -> int | None:
         return None
 
 
+def layer_count(executor: Executor, image: str) -> int | None:
+    """Filesystem layers of an image (ENV/CMD/LABEL steps add none)."""
+    done = executor.run(["docker", "image", "inspect", "--format", "{{len .RootFS.Layers}}", image],
+                        check=False, timeout=60)
+    try:
+        return int(done.stdout.strip()) if done.returncode == 0 else None
+    except ValueError:
+        return None
+
+
 def _gzip_size(fh) -> int:
     comp = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: gzip container
     n = 0

@@ -1,0 +1,116 @@
+"""Stand-ins built layer by layer, the way upstream builds them.
+
+A root stand-in is one layer, like upstream's root filesystem tarball: mmdebstrap for
+Debian (standins.build_standin), a real Alpine release cut down to its minirootfs for
+Alpine (build_alpine_root). Every image on top is a generated Dockerfile `FROM` its
+parent's stand-in with the steps of upstream's Dockerfile (catalogue `dockerfile`), built
+with `docker buildx build`; runtimes reach the build as named build contexts (payloads.py).
+So each stand-in has upstream's layers, one per upstream RUN/COPY.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from bench.bases.catalogue import Entry
+from bench.bases.host import CABundle
+from bench.bases.standins import Progress, _write, cache_dir, import_changes, parse_version
+from bench.engine.executor import Executor
+
+
+def render_dockerfile(entry: Entry, parent_image: str, versions: dict[str, str], labels: list[str]) -> str:
+    """The generated Dockerfile: FROM the parent stand-in, upstream's steps, bench's labels."""
+    body = entry.recipe.dockerfile
+    for key, value in versions.items():
+        body = body.replace("{" + key + "}", value)
+    lines = [f"# bench stand-in for {entry.ref}: the steps of {entry.upstream_recipe}",
+             f"FROM {parent_image}", body.strip("\n")]
+    lines += [c for c in labels if c.startswith("LABEL")]
+    return "\n".join(lines) + "\n"
+
+
+def _version_of(entry: Entry, versions: dict[str, str]) -> str | None:
+    for key in ("node_version", "go_version", "alpine_release"):
+        if key in versions:
+            return versions[key]
+    return None
+
+
+def build_layered(entry: Entry, parent_image: str, *, rhash: str, tag: str, executor: Executor, ca: CABundle,
+                  progress: Progress) -> str | None:
+    """Build `entry` on its parent's stand-in; returns the runtime version inside."""
+    workdir = cache_dir() / "build" / rhash[:12]
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    try:
+        from bench.bases.payloads import fetch
+
+        versions: dict[str, str] = {}
+        contexts: list[str] = []
+        for name, spec in entry.recipe.payloads:
+            progress(entry.ref, f"payload {name} = {spec}")
+            versions.update(fetch(executor, spec, workdir / "payloads" / name))
+            contexts += ["--build-context", f"{name}={workdir / 'payloads' / name}"]
+        version = _version_of(entry, versions)
+        if version is None and entry.recipe.version_cmd:
+            version = _probe(executor, parent_image, entry, workdir, contexts, versions, progress)
+        labels = import_changes(entry, rhash=rhash, runtime_version=version, ca=ca)
+        dockerfile = render_dockerfile(entry, parent_image, versions, labels)
+        if entry.ref.startswith("python:") and version:
+            dockerfile = dockerfile.replace("\nCMD ", f"\nENV PYTHON_VERSION={version}\nCMD ", 1)
+        _write(workdir / "Dockerfile", dockerfile)
+        (workdir / "context").mkdir()
+        progress(entry.ref, f"docker buildx build {tag}")
+        executor.run(["docker", "buildx", "build", "--progress=plain", "-f", str(workdir / "Dockerfile"),
+                      *contexts, "-t", tag, str(workdir / "context")], timeout=3600)
+        return version
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _probe(executor: Executor, parent_image: str, entry: Entry, workdir: Path, contexts: list[str],
+           versions: dict[str, str], progress: Progress) -> str | None:
+    """Build without labels and run version_cmd in it (the runtime comes from apt, not a payload).
+
+    The layers are BuildKit's cache for the labelled build that follows, so nothing is built twice.
+    """
+    probe_tag = f"bench-standin/probe:{workdir.name}"
+    _write(workdir / "Dockerfile.probe", render_dockerfile(entry, parent_image, versions, []))
+    (workdir / "probe-context").mkdir(exist_ok=True)
+    progress(entry.ref, "building to read the runtime version")
+    executor.run(["docker", "buildx", "build", "--progress=plain", "-f", str(workdir / "Dockerfile.probe"),
+                  *contexts, "-t", probe_tag, str(workdir / "probe-context")], timeout=3600)
+    try:
+        done = executor.run(["docker", "run", "--rm", "--entrypoint", "/bin/sh", probe_tag, "-c",
+                             entry.recipe.version_cmd], timeout=120, check=False)
+        return parse_version(done.stdout + done.stderr)
+    finally:
+        executor.run(["docker", "image", "rm", probe_tag], check=False, timeout=120)
+
+
+def build_alpine_root(entry: Entry, *, rhash: str, tag: str, executor: Executor, ca: CABundle,
+                      progress: Progress) -> str | None:
+    """alpine:<tag>: the minirootfs package set of the reachable Alpine release, one layer."""
+    from bench.bases.alpine import vm_tree, write_minirootfs
+
+    workdir = cache_dir() / "build" / rhash[:12]
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    try:
+        progress(entry.ref, "unpacking the Alpine VM disk")
+        tree = vm_tree(executor)
+        tar = workdir / "rootfs.tar"
+        facts = write_minirootfs(tree, tar, [(n, d) for n, d in ca.files])
+        if facts["not_restored"]:
+            progress(entry.ref, f"not byte-identical to the package: {facts['not_restored']}")
+        version = facts["alpine_release"]
+        argv = ["docker", "import"]
+        for c in import_changes(entry, rhash=rhash, runtime_version=version, ca=ca):
+            argv += ["--change", c]
+        argv += ["--message", f"bench stand-in for {entry.ref} (Alpine {version})", str(tar), tag]
+        progress(entry.ref, f"docker import {tag}")
+        executor.run(argv, timeout=600)
+        return version
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
