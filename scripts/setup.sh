@@ -10,6 +10,11 @@ if [ "$(id -u)" = 0 ]; then
   if [ ! -x /bin/busybox ] && command -v apt-get >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null
   fi
+  # Alpine stand-ins are cut from a real Alpine VM disk: qemu-img converts it, debugfs copies it out.
+  if ! command -v qemu-img >/dev/null || ! command -v debugfs >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-utils e2fsprogs >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-utils e2fsprogs >/dev/null; }
+  fi
 elif ! docker info >/dev/null 2>&1; then
   echo "setup: no Docker engine answers; run: sudo scripts/bootstrap-engine.sh" >&2
   exit 1

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 import bench.bases as bases
-from bench.bases import ALPINE_REASON, NOT_BUILT_REASON, Resolved, build_context_args, resolve
+from bench.bases import NOT_BUILT_REASON, Resolved, build_context_args, resolve
 from bench.bases import standins
 from bench.bases.catalogue import (
-    load_catalogue, normalise_ref, parse_catalogue, recipe_hash, sanitise_ref, standin_tag,
+    chain_hash, load_catalogue, normalise_ref, parse_catalogue, recipe_hash, sanitise_ref, standin_tag,
 )
+import bench.bases.catalogue as catalogue_mod
 from bench.bases.faithfulness import render
 from bench.bases.host import CABundle, Mirror, find_ca_bundle, find_mirror
 from bench.errors import UserError
@@ -29,6 +30,7 @@ REQUIRED = [
     "debian:bookworm-slim", "gcr.io/distroless/static-debian12", "gcr.io/distroless/base-debian12",
     "gcr.io/distroless/cc-debian12", "gcr.io/distroless/python3-debian12",
     "gcr.io/distroless/nodejs20-debian12", "gcr.io/distroless/java17-debian12",
+    "alpine:3.20", "debian:bookworm", "ubuntu:24.04", "buildpack-deps:bookworm",
 ]
 # Docker's reference grammar for a repository path plus tag.
 REF_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*:[\w][\w.-]{0,127}$")
@@ -53,7 +55,7 @@ def inspect_json(tag: str, *, labels: dict | None = None, env: list | None = Non
 
 def standin_of(ref: str) -> str:
     cat = load_catalogue()
-    return standin_tag(cat.get(ref).ref, recipe_hash(cat.get(ref)))
+    return standin_tag(cat.get(ref).ref, chain_hash(cat, cat.get(ref)))
 
 
 # ---------------------------------------------------------------- catalogue
@@ -85,14 +87,41 @@ def test_alpine_entries_and_only_those_are_marked_alpine():
     assert {r for r, e in cat.entries.items() if e.alpine} == alpine
 
 
-def test_golang_recipe_uses_backports_and_full_images_use_buildpack_deps():
+def _chain(cat, ref):
+    out = [ref]
+    while cat.get(out[-1]).recipe.parent:
+        out.append(cat.get(out[-1]).recipe.parent)
+    return out
+
+
+def test_language_images_are_layered_on_upstreams_parent_chain():
     cat = load_catalogue()
-    assert cat.get("golang:1.22").recipe.backports
-    assert "golang-1.22-go" in cat.get("golang:1.22").recipe.packages
-    for ref in ("node:20", "python:3.12"):
-        pk = cat.get(ref).recipe.packages
-        for p in ("curl", "wget", "git", "gcc", "make", "libssl-dev"):
-            assert p in pk, (ref, p)
+    assert _chain(cat, "node:20") == ["node:20", "buildpack-deps:bookworm", "buildpack-deps:bookworm-scm",
+                                      "buildpack-deps:bookworm-curl", "debian:bookworm"]
+    assert _chain(cat, "golang:1.22")[1] == "buildpack-deps:bookworm-scm"
+    assert _chain(cat, "python:3.12-slim") == ["python:3.12-slim", "debian:bookworm-slim"]
+    assert _chain(cat, "node:20-alpine") == ["node:20-alpine", "alpine:3.20"]
+    assert dict(cat.get("golang:1.22").recipe.payloads)["go"] == "go:1.22"
+    assert "libssl-dev" in cat.get("buildpack-deps:bookworm").recipe.dockerfile
+    # every layered stand-in names the upstream Dockerfile it follows and its layer count
+    for e in cat.entries.values():
+        if e.recipe.parent:
+            assert e.upstream_recipe.startswith("docker-library/") and e.upstream_layers, e.ref
+
+
+def test_a_parent_recipe_change_changes_every_descendants_hash():
+    cat = load_catalogue()
+    before = chain_hash(cat, cat.get("node:20"), b"ca")
+    text = Path(catalogue_mod.CATALOGUE_PATH).read_text().replace("ca-certificates curl gnupg netbase sq wget",
+                                                                  "ca-certificates curl gnupg netbase wget")
+    changed = parse_catalogue(text)
+    assert chain_hash(changed, changed.get("node:20"), b"ca") != before
+    assert chain_hash(cat, cat.get("node:20"), b"other ca") != before
+
+
+def test_no_number_or_citation_from_the_article_in_the_catalogue():
+    text = Path(catalogue_mod.CATALOGUE_PATH).read_text()
+    assert "ARTICLE" not in text and "article's" not in text
 
 
 def test_distroless_static_keeps_no_libc():
@@ -156,17 +185,29 @@ def test_local_reuses_an_existing_standin_without_building():
                            stdout=inspect_json(tag, labels={"org.bench.runtime-version": "20.20.2"}))
     r = resolve(["node:20"], "local", executor=ex)["node:20"]
     assert r == Resolved(ref="node:20", mode="local", image=tag, standin=True, available=True, reason="",
-                         runtime_version="20.20.2", recipe_hash=recipe_hash(load_catalogue().get("node:20")),
+                         runtime_version="20.20.2", recipe_hash=chain_hash(load_catalogue(), load_catalogue().get("node:20")),
                          image_id="sha256:" + "ab" * 32)
     assert not any(c[0] == "mmdebstrap" for c in ex.calls)
 
 
-def test_local_alpine_is_unavailable_with_a_reason_not_an_error():
+def test_local_unavailable_refs_come_back_with_the_catalogue_reason_not_an_error():
     ex = FakeExecutor()
-    res = resolve(["node:20-alpine", "python:3.12-alpine", "golang:1.22-alpine"], "local", executor=ex)
-    for r in res.values():
-        assert (r.available, r.reason, r.standin) == (False, ALPINE_REASON, True)
+    cat = load_catalogue()
+    res = resolve(["python:3.12-alpine", "ubuntu:24.04"], "local", executor=ex, build=False)
+    for ref, r in res.items():
+        assert (r.available, r.reason, r.standin) == (False, cat.get(ref).unavailable, True)
+        assert r.reason
     assert ex.calls == []
+
+
+def test_alpine_stand_ins_are_buildable_and_say_which_release_they_carry():
+    cat = load_catalogue()
+    for ref in ("alpine:3.20", "node:20-alpine", "golang:1.22-alpine"):
+        e = cat.get(ref)
+        assert e.unavailable is None, ref
+        assert "Alpine 3.23" in e.release, ref
+    assert cat.get("alpine:3.20").recipe.alpine
+    assert cat.get("node:20-alpine").recipe.parent == "alpine:3.20"
 
 
 def test_local_unknown_ref_names_the_ref():
@@ -309,7 +350,7 @@ def test_build_context_args_name_every_ref_shape():
         Resolved("python:3.12-slim", "local", "bench-standin/python-3.12-slim:bbb", True, True, "", None, "h", "i"),
         Resolved("gcr.io/distroless/static-debian12:nonroot", "local", "bench-standin/x:ccc", True, True, "",
                  None, "h", "i"),
-        Resolved("node:20-alpine", "local", None, True, False, ALPINE_REASON, None, None, None),
+        Resolved("python:3.12-alpine", "local", None, True, False, "no source", None, None, None),
         Resolved("golang:1.22", "hub", "golang@sha256:" + "e" * 64, False, True, "", None, None, "i"),
     ]
     assert build_context_args(res) == [
@@ -371,39 +412,38 @@ def test_ca_bundle_setting(tmp_path):
 # ---------------------------------------------------------------- stand-in assembly
 
 def test_import_changes_set_ca_env_only_when_a_ca_is_configured():
-    e = load_catalogue().get("node:20")
-    with_ca = standins.import_changes(e, rhash="h" * 64, runtime_version="20.20.2", ca=CA,
-                                      extra={"yarn_version": "1.22.22"})
-    without = standins.import_changes(e, rhash="h" * 64, runtime_version="20.20.2", ca=CABundle(()))
+    e = load_catalogue().get("gcr.io/distroless/java17-debian12")
+    with_ca = standins.import_changes(e, rhash="h" * 64, runtime_version="17.0.9", ca=CA)
+    without = standins.import_changes(e, rhash="h" * 64, runtime_version="17.0.9", ca=CABundle(()))
     for var in ("NODE_EXTRA_CA_CERTS", "PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
         assert f'ENV {var}="/etc/ssl/certs/ca-certificates.crt"' in with_ca
         assert not any(c.startswith(f"ENV {var}=") for c in without)
-    assert 'ENV NODE_VERSION="20.20.2"' in with_ca and 'ENV YARN_VERSION="1.22.22"' in with_ca
+    assert 'ENV JAVA_VERSION="17.0.9"' in with_ca
     assert any(c.startswith("ENV PATH=") for c in without)
     label = next(c for c in with_ca if c.startswith("LABEL "))
-    for part in ('org.bench.managed="true"', 'org.bench.standin-of="node:20"',
-                 f'org.bench.recipe-hash="{"h" * 64}"', 'org.bench.runtime-version="20.20.2"'):
+    for part in ('org.bench.managed="true"', 'org.bench.standin-of="gcr.io/distroless/java17-debian12"',
+                 f'org.bench.recipe-hash="{"h" * 64}"', 'org.bench.runtime-version="17.0.9"'):
         assert part in label
-    assert 'CMD ["node"]' in with_ca
+    assert 'ENTRYPOINT ["/usr/bin/java", "-jar"]' in with_ca
 
 
 def test_customize_script_trusts_the_ca_and_strips_slim_images():
     cat = load_catalogue()
-    slim = standins.customize_script(cat.get("python:3.12-slim").recipe, CA)
-    assert "update-ca-certificates" in slim and "EXTERNALLY-MANAGED" in slim
+    slim = standins.customize_script(cat.get("debian:bookworm-slim").recipe, CA)
+    assert "update-ca-certificates" in slim
     assert "rm -rf /usr/share/man/*" in slim and "mkdir -p /usr/share/man/man$s" in slim
-    full = standins.customize_script(cat.get("node:20").recipe, CABundle(()))
+    full = standins.customize_script(cat.get("debian:bookworm").recipe, CABundle(()))
     assert "update-ca-certificates" not in full and "/usr/share/man/*" not in full
 
 
-def test_mmdebstrap_argv_takes_the_mirror_from_the_host_and_backports_for_go(tmp_path):
+def test_mmdebstrap_argv_takes_the_mirror_from_the_host(tmp_path):
     cat = load_catalogue()
     m = Mirror("http://m.invalid/debian", None)
-    argv = standins.mmdebstrap_argv(cat.get("golang:1.22").recipe, m, tmp_path / "root",
+    argv = standins.mmdebstrap_argv(cat.get("eclipse-temurin:17-jdk").recipe, m, tmp_path / "root",
                                     early=tmp_path / "e", stage=tmp_path / "s", script=tmp_path / "c.sh")
     assert argv[0] == "mmdebstrap" and "--variant=minbase" in argv
-    assert "deb http://m.invalid/debian bookworm-backports main" in argv
-    assert any(a.startswith("--include=") and "golang-1.22-go" in a for a in argv)
+    assert "deb http://m.invalid/debian bookworm main" in argv
+    assert any(a.startswith("--include=") and "openjdk-17-jdk-headless" in a for a in argv)
     slim = standins.mmdebstrap_argv(cat.get("debian:bookworm-slim").recipe, m, tmp_path / "root",
                                     early=tmp_path / "e", stage=tmp_path / "s", script=tmp_path / "c.sh")
     assert not any("backports" in a for a in slim) and not any(a.startswith("--include") for a in slim)
@@ -521,24 +561,22 @@ def test_base_compressed_size_is_what_a_push_moves(monkeypatch, tmp_path):
     assert len(ex.calls) == n
 
 
-def test_faithfulness_verdicts_come_from_measured_rows():
+def test_faithfulness_sets_measured_layers_beside_upstreams_structure():
     cat = load_catalogue()
-    pub = cat.get("node:20").published_disk_bytes
     rows = [
-        {"ref": "node:20", "disk_bytes": int(pub * 1.10), "runtime_version": "20.20.2"},
-        {"ref": "debian:bookworm-slim", "disk_bytes": cat.get("debian:bookworm-slim").published_disk_bytes * 2},
-        {"ref": "golang:1.22", "disk_bytes": 5},
-        {"ref": "python:3.12", "disk_bytes": None, "reason": "stand-in not built yet"},
-        {"ref": "node:20-alpine", "disk_bytes": None},
+        {"ref": "node:20", "disk_bytes": 1_000_000_000, "layers": 8, "runtime_version": "20.20.2"},
+        {"ref": "python:3.12-slim", "disk_bytes": 150_000_000, "layers": 1, "runtime_version": "3.11.2"},
+        {"ref": "golang:1.22", "disk_bytes": None, "reason": "stand-in not built yet"},
+        {"ref": "python:3.12-alpine", "disk_bytes": None},
     ]
     md = render(rows, cat, when="T")
     line = {r: next(l for l in md.splitlines() if l.startswith(f"| `{r}`")) for r in
-            ("node:20", "debian:bookworm-slim", "golang:1.22", "python:3.12")}
-    assert "+10.0%" in line["node:20"] and "within +-25%" in line["node:20"]
-    assert "+100.0%" in line["debian:bookworm-slim"] and "**miss**" in line["debian:bookworm-slim"]
-    assert "no published size" in line["golang:1.22"]
-    assert "not measured" in line["python:3.12"]
-    assert "| `node:20-alpine`" not in md and "node:20-alpine" in md
+            ("node:20", "python:3.12-slim", "golang:1.22")}
+    assert "| 8 | 8 | 1000.0 MB |" in line["node:20"] and "layers match" in line["node:20"]
+    assert "layer count differs" in line["python:3.12-slim"] and "3.11.2 (**CPython 3.11" in line["python:3.12-slim"]
+    assert "not measured" in line["golang:1.22"]
+    assert "| `python:3.12-alpine`" not in md and cat.get("python:3.12-alpine").unavailable in md
+    assert "docker-library/node 20/bookworm/Dockerfile" in md and "ARTICLE" not in md
 
 
 # ---------------------------------------------------------------- the `bases` verb
@@ -562,16 +600,16 @@ def test_bases_verb_lists_without_building_and_writes_faithfulness(monkeypatch, 
     verb.add_arguments(p)
     out_md = tmp_path / "faithfulness.md"
     args = p.parse_args(["--bases", "local", "--only", "debian:bookworm-slim,golang:1.22",
-                         "--only", "node:20-alpine", "--json", "--faithfulness", str(out_md)])
+                         "--only", "python:3.12-alpine", "--json", "--faithfulness", str(out_md)])
     assert verb.run(args) == 0
     rows = {r["ref"]: r for r in json.loads(capsys.readouterr().out)}
-    assert list(rows) == ["debian:bookworm-slim", "golang:1.22", "node:20-alpine"]
+    assert list(rows) == ["debian:bookworm-slim", "golang:1.22", "python:3.12-alpine"]
     assert rows["debian:bookworm-slim"]["disk_bytes"] == 74_500_000 and rows["debian:bookworm-slim"]["available"]
     assert rows["golang:1.22"]["reason"] == NOT_BUILT_REASON and rows["golang:1.22"]["disk_bytes"] is None
-    assert rows["node:20-alpine"]["reason"] == ALPINE_REASON
+    assert rows["python:3.12-alpine"]["reason"] == load_catalogue().get("python:3.12-alpine").unavailable
     assert not any(c[0] == "mmdebstrap" for c in ex.calls)
     md = out_md.read_text()
-    assert "| `debian:bookworm-slim` | slim | 12.15 |" in md and "74.5 MB" in md and "+0.7%" in md
+    assert "| `debian:bookworm-slim` | slim |" in md and "74.5 MB" in md
 
 
 def test_bases_verb_rejects_unknown_refs_in_local_mode(monkeypatch):

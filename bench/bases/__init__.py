@@ -16,16 +16,15 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
-from bench.bases.catalogue import Catalogue, Entry, load_catalogue, normalise_ref, recipe_hash, standin_tag
+from bench.bases.catalogue import Catalogue, Entry, chain_hash, load_catalogue, normalise_ref, standin_tag
 from bench.bases.host import CABundle, find_ca_bundle, find_mirror
 from bench.engine.docker import Docker, as_docker
 from bench.engine.executor import DockerError, Executor
 from bench.errors import UserError
 
-__all__ = ["Resolved", "resolve", "build_context_args", "registry_reachable", "ALPINE_REASON", "MODES"]
+__all__ = ["Resolved", "resolve", "build_context_args", "registry_reachable", "MODES"]
 
 MODES = ("auto", "hub", "local")
-ALPINE_REASON = "no Alpine package source is reachable here"
 NOT_BUILT_REASON = "stand-in not built yet: run `python -m bench bases --build`"
 # Environment variables the official images set to their runtime's version.
 RUNTIME_ENV = ("NODE_VERSION", "PYTHON_VERSION", "GOLANG_VERSION", "JAVA_VERSION")
@@ -144,10 +143,8 @@ class _Local:
         return self._ca
 
     def hash_of(self, entry: Entry) -> str:
-        if entry.same_as:
-            parent = self.catalogue.get(entry.same_as)
-            return recipe_hash(entry, self.ca.pem, parent_hash=self.hash_of(parent))
-        return recipe_hash(entry, self.ca.pem)
+        """The recipe hash; a derived or layered stand-in's covers its parent's too."""
+        return chain_hash(self.catalogue, entry, self.ca.pem)
 
     def resolve(self, ref: str, entry: Entry) -> Resolved:
         if entry.ref in self._done:
@@ -158,9 +155,9 @@ class _Local:
         return r
 
     def _resolve(self, ref: str, entry: Entry) -> Resolved:
-        if entry.alpine:
+        if entry.unavailable:
             return Resolved(ref=ref, mode="local", image=None, standin=True, available=False,
-                            reason=ALPINE_REASON, runtime_version=None, recipe_hash=None, image_id=None)
+                            reason=entry.unavailable, runtime_version=None, recipe_hash=None, image_id=None)
         rhash = self.hash_of(entry)
         tag = standin_tag(entry.ref, rhash)
         info = self.docker.inspect_image(tag)
@@ -177,15 +174,28 @@ class _Local:
         from bench.bases import standins
 
         parent = None
-        if entry.same_as:
-            parent_entry = self.catalogue.get(entry.same_as)
+        parent_ref = entry.same_as or entry.recipe.parent
+        if parent_ref:
+            parent_entry = self.catalogue.get(parent_ref)
             parent = self.resolve(parent_entry.ref, parent_entry)  # builds it first when needed
+            if not parent.available:
+                raise UserError(f"{entry.ref} builds on {parent_ref}, which has no stand-in ({parent.reason})")
         with standins.build_lock():
             # Another process may have built it while this one waited for the lock.
             info = self.docker.inspect_image(tag)
             if info is not None and not (old is not None and info.get("Id") == old.get("Id")):
                 return info
-            if parent is not None:
+            if parent is not None and entry.recipe.parent and not entry.same_as:
+                from bench.bases.layered import build_layered
+
+                build_layered(entry, parent.image, rhash=rhash, tag=tag, executor=self.executor, ca=self.ca,
+                              progress=self.progress)
+            elif entry.recipe.alpine:
+                from bench.bases.layered import build_alpine_root
+
+                build_alpine_root(entry, rhash=rhash, tag=tag, executor=self.executor, ca=self.ca,
+                                  progress=self.progress)
+            elif parent is not None:
                 self.progress(entry.ref, f"deriving from {parent.image}")
                 standins.derive_standin(entry, parent.image, rhash=rhash, tag=tag,
                                         runtime_version=parent.runtime_version,
@@ -210,8 +220,8 @@ def resolve(refs: Iterable[str], mode: str = "auto", *, build: bool = True,
     """Resolve each FROM ref to the image to build on.
 
     hub: pull the real image. local: build (or reuse) the stand-in. auto: hub for refs whose
-    registry answers within a few seconds, local otherwise. Alpine refs in local mode come
-    back unavailable with a reason; a ref neither catalogued nor pullable raises UserError.
+    registry answers within a few seconds, local otherwise. Refs whose stand-in cannot be
+    made (catalogue `unavailable`) come back unavailable with that reason; a ref neither catalogued nor pullable raises UserError.
     """
     if mode not in MODES:
         raise UserError(f"--bases must be one of {', '.join(MODES)}, not {mode!r}")

@@ -22,8 +22,9 @@ CATALOGUE_PATH = Path(__file__).resolve().parent / "catalogue.toml"
 
 # Bump when the way stand-ins are assembled changes (not the recipes: those hash themselves),
 # so that stand-ins built by older code are rebuilt.
-BUILDER_VERSION = 4
+BUILDER_VERSION = 6
 
+UNKNOWN_SOURCE = "unknown: no published uncompressed size found (Docker Hub lists compressed sizes only)"
 KINDS = ("full", "slim", "alpine", "distroless", "static")
 
 
@@ -46,7 +47,14 @@ class Recipe:
     distroless_closure: bool = False
     distroless_exclude: tuple[str, ...] = ()
     distroless_extra_paths: tuple[str, ...] = ()
-    alpine: bool = False
+    alpine: bool = False  # root filesystem cut from a real Alpine release (bench/bases/alpine.py)
+    parent: str | None = None  # `from`: built as Dockerfile layers on that ref's stand-in
+    dockerfile: str = ""  # the layers upstream's Dockerfile adds, as Dockerfile lines
+    payloads: tuple[tuple[str, str], ...] = ()  # build-context name -> payload spec (payloads.py)
+
+    @property
+    def layered(self) -> bool:
+        return self.parent is not None
 
     @property
     def distroless(self) -> bool:
@@ -85,10 +93,16 @@ class Entry:
     recipe: Recipe
     config: ImageConfig
     same_as: str | None = None  # this ref's root filesystem is that ref's stand-in
+    upstream_recipe: str = "unknown"  # the upstream Dockerfile, by repository path
+    upstream_structure: tuple[str, ...] = ()  # upstream's instructions, in order
+    upstream_layers: int | None = None  # filesystem layers of the upstream image
+    release: str | None = None  # the OS release really inside, where it differs from the tag's
+    runtime_mismatch: str | None = None  # what differs from the tag's runtime version, said in tables
+    unavailable: str | None = None  # why no stand-in can be made (the ref is skipped with this)
 
     @property
     def alpine(self) -> bool:
-        return self.recipe.alpine
+        return self.kind == "alpine"
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,9 @@ def _parse_entry(raw: dict, sets: dict[str, list[str]], where: str) -> Entry:
         distroless_exclude=_tuple(d.get("exclude")),
         distroless_extra_paths=_tuple(d.get("extra_paths")),
         alpine=bool(r.get("alpine", False)),
+        parent=r.get("from"),
+        dockerfile=r.get("dockerfile", ""),
+        payloads=tuple(sorted((str(k), str(v)) for k, v in (r.get("payloads") or {}).items())),
     )
     c = raw.get("config", {}) or {}
     config = ImageConfig(
@@ -171,10 +188,16 @@ def _parse_entry(raw: dict, sets: dict[str, list[str]], where: str) -> Entry:
         upstream_runtime=raw.get("upstream_runtime", "unknown"),
         published_disk_bytes=None if size == "unknown" else size,
         published_disk=raw.get("published_disk", "unknown"),
-        published_source=raw.get("published_source", "unknown"),
+        published_source=raw.get("published_source", UNKNOWN_SOURCE),
         recipe=recipe,
         config=config,
         same_as=raw.get("same_as"),
+        upstream_recipe=raw.get("upstream_recipe", "unknown"),
+        upstream_structure=_tuple(raw.get("upstream_structure")),
+        upstream_layers=raw.get("upstream_layers"),
+        release=raw.get("release"),
+        runtime_mismatch=raw.get("runtime_mismatch"),
+        unavailable=raw.get("unavailable"),
     )
 
 
@@ -191,6 +214,8 @@ def parse_catalogue(text: str, where: str = "catalogue") -> Catalogue:
             raise UserError(f"{where}: {e.ref} is listed twice; keep one entry")
         entries[e.ref] = e
     for e in entries.values():
+        if e.recipe.parent and e.recipe.parent not in entries:
+            raise UserError(f"{where}: {e.ref}: from {e.recipe.parent!r} names no entry; add it or fix the name")
         if e.same_as:
             parent = entries.get(e.same_as)
             if parent is None or parent.same_as:
@@ -210,6 +235,9 @@ def parse_catalogue(text: str, where: str = "catalogue") -> Catalogue:
                 published_disk=e.published_disk if e.published_disk != "unknown" else parent.published_disk,
                 published_source=e.published_source if e.published_source != "unknown" else parent.published_source,
                 recipe=parent.recipe, config=merged, same_as=e.same_as,
+                upstream_recipe=parent.upstream_recipe, upstream_structure=parent.upstream_structure,
+                upstream_layers=parent.upstream_layers, release=parent.release,
+                runtime_mismatch=parent.runtime_mismatch, unavailable=parent.unavailable,
             )
     return Catalogue(entries)
 
@@ -242,6 +270,15 @@ def recipe_hash(entry: Entry, ca_bundle: bytes = b"", *, parent_hash: str | None
     }
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+def chain_hash(catalogue: Catalogue, entry: Entry, ca_bundle: bytes = b"") -> str:
+    """recipe_hash of `entry` covering its parents' (same_as or `from`) all the way to the root."""
+    parent_ref = entry.same_as or entry.recipe.parent
+    if parent_ref:
+        parent = catalogue.get(parent_ref)
+        return recipe_hash(entry, ca_bundle, parent_hash=chain_hash(catalogue, parent, ca_bundle))
+    return recipe_hash(entry, ca_bundle)
 
 
 def sanitise_ref(ref: str) -> str:

@@ -48,3 +48,9 @@ def compressed_bytes(image: str, image_id: str | None = None, *, docker: Docker 
         known[key] = size
         cache.write_text(json.dumps(known, indent=1, sort_keys=True))
     return size
+
+
+def layer_count(executor: Executor | Docker, image: str) -> int | None:
+    """Filesystem layers of an image (ENV/CMD/LABEL steps add none)."""
+    info = as_docker(executor).inspect_image(image)
+    return None if info is None else len((info.get("RootFS") or {}).get("Layers") or [])

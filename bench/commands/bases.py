@@ -21,7 +21,7 @@ from bench.errors import UserError
 
 def add_arguments(p) -> None:
     p.add_argument("--build", action="store_true",
-                   help="build every missing stand-in (Alpine ones cannot be built here)")
+                   help="build every missing stand-in (those the catalogue marks unavailable are listed with the reason)")
     p.add_argument("--only", metavar="REF,...", action="append",
                    help="only these refs (comma-separated; repeatable)")
     p.add_argument("--bases", choices=MODES, default="auto",
@@ -53,19 +53,22 @@ def _fmt_bytes(n: int | None) -> str:
 
 
 def describe(r: Resolved, entry: Entry | None, docker: Docker, *, compressed: bool) -> dict:
-    from bench.bases.sizes import compressed_bytes, disk_bytes
+    from bench.bases.sizes import compressed_bytes, disk_bytes, layer_count
 
     row = {
         "ref": r.ref, "kind": entry.kind if entry else "unknown", "mode": r.mode, "image": r.image,
         "recipe_hash": r.recipe_hash, "image_id": r.image_id, "standin": r.standin,
         "available": r.available, "reason": r.reason, "runtime_version": r.runtime_version,
         "upstream_runtime": entry.upstream_runtime if entry else None,
-        "disk_bytes": None, "compressed_bytes": None,
+        "disk_bytes": None, "compressed_bytes": None, "layers": None,
+        "upstream_layers": entry.upstream_layers if entry else None,
+        "runtime_mismatch": entry.runtime_mismatch if entry else None,
         "published_disk_bytes": entry.published_disk_bytes if entry else None,
         "published_source": entry.published_source if entry else None,
     }
     if r.available and r.image:
         row["disk_bytes"] = disk_bytes(docker, r.image)
+        row["layers"] = layer_count(docker, r.image)
         if compressed:
             row["compressed_bytes"] = compressed_bytes(r.image, r.image_id, docker=docker)
     return row
@@ -119,7 +122,7 @@ def run(args) -> int:
                         "bench/bases/catalogue.toml or pick from `python -m bench bases`")
     resolved: dict[str, Resolved] = {}
     if args.build or args.rebuild:
-        targets = [r for r in refs if not (catalogue.get(r) and catalogue.get(r).alpine and args.bases != "hub")]
+        targets = [r for r in refs if not (catalogue.get(r) and catalogue.get(r).unavailable and args.bases != "hub")]
         with _RichProgress(targets) as bar:
             for ref in targets:
                 resolved.update(resolve([ref], args.bases, build=True, executor=docker, progress=bar,
@@ -157,13 +160,14 @@ def _print_table(rows: list[dict], mode: str) -> None:
         console = Console(width=220)  # piped or logged: keep one ref per line
     t = Table(title=f"base images (--bases {mode})")
     for col in ("ref", "kind", "mode", "image (digest or stand-in tag = recipe hash)", "runtime inside",
-                "on disk", "compressed", "stand-in", "status"):
+                "on disk", "layers", "compressed", "stand-in", "status"):
         t.add_column(col, no_wrap=col.startswith(("ref", "image")))
     for r in rows:
         status = "ready" if r["available"] else f"[yellow]{r['reason']}[/]"
         if r["reason"] == NOT_BUILT_REASON:
             status = "[yellow]not built (--build)[/]"
-        t.add_row(r["ref"], r["kind"], r["mode"], r["image"] or "-", r["runtime_version"] or "-",
-                  _fmt_bytes(r["disk_bytes"]), _fmt_bytes(r["compressed_bytes"]),
+        runtime = (r["runtime_version"] or "-") + (f" ({r['runtime_mismatch']})" if r["runtime_mismatch"] else "")
+        t.add_row(r["ref"], r["kind"], r["mode"], r["image"] or "-", runtime,
+                  _fmt_bytes(r["disk_bytes"]), f"{r['layers'] or '-'} (upstream {r['upstream_layers'] or '?'})", _fmt_bytes(r["compressed_bytes"]),
                   "yes" if r["standin"] else "no", status)
     console.print(t)

