@@ -10,7 +10,8 @@ Verdicts:
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -64,7 +65,7 @@ def within_range(measured: float, low: float, high: float, tol: float) -> Verdic
     return Verdict(OFF, f"off by {dev * 100:+.0f}% from the range's {'lower' if edge == low else 'upper'} end", dev)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Result:
     id: str
     section: str
@@ -157,196 +158,236 @@ def steps(run: RunData, v: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["app", "variant", "parent", "techniques", "adds", "saved_bytes", "reduction"])
 
 
+@dataclass(frozen=True, eq=False)
+class Context:
+    """What every evaluator reads, computed once per evaluation (not once per claim)."""
+    run: RunData
+    summary: pd.DataFrame
+    claims: dict
+    tol: float  # relative tolerance (sizes, times)
+    tol_pp: float  # percentage points (reductions)
+    variants: pd.DataFrame  # tables.variants
+    before_after: pd.DataFrame  # tables.before_after
+    bases: pd.DataFrame  # tables.bases, indexed by ref
+    steps: pd.DataFrame  # steps(): each working variant against its working parent
+
+
+def context(run: RunData, summary: pd.DataFrame, claims: dict) -> Context:
+    rules = claims["rules"]
+    v = tables.variants(run, summary)
+    return Context(run, summary, claims, rules["relative_tolerance"], rules["points_tolerance"], v,
+                   tables.before_after(run, summary, claims),
+                   tables.bases(run, summary, claims).set_index("ref"), steps(run, v))
+
+
+def _judged(c: dict, art: str, shown: str, ver: Verdict, note: str, value: float, article_value: float,
+            unit: str) -> Result:
+    return Result(c["id"], c["section"], c["quote"], c["kind"], art, shown, ver.status, ver.text, note,
+                  value, article_value, unit)
+
+
+def _majority(c: dict, art: str, shown: str, hits: pd.Series, text: tuple[str, str], note: str) -> Result:
+    """A claim about most cases: holds when more than half of `hits` are true."""
+    holds = hits.sum() * 2 > len(hits)
+    return _judged(c, art, shown, Verdict(HOLDS if holds else OFF, text[0] if holds else text[1]), note,
+                   float(hits.mean()), 1.0, "ratio")
+
+
+def eval_untestable(c: dict, ctx: Context) -> Result:
+    return _untestable(c, c["why"], fmt.size(c.get("article")) if "article" in c else "–")
+
+
+def _scenario_row(c: dict, ctx: Context):
+    """The before/after row of the run's app for the claim's scenario, or None."""
+    apps = apps_for(c["scenario"], ctx.run.apps, ctx.claims)
+    if not apps:
+        return None
+    return apps[0], ctx.before_after[ctx.before_after["app"] == apps[0]].iloc[0]
+
+
+def _scenario_claim(c: dict, ctx: Context, art: str, measure) -> Result:
+    """app_size and reduction: `measure(app, row)` gives (value, shown, unit, verdict, notes)."""
+    sc = ctx.claims["scenarios"][c["scenario"]]
+    found = _scenario_row(c, ctx)
+    if found is None:
+        return _untestable(c, f"no app for the article's {sc['label']} was built in this run", art)
+    app, row = found
+    val, shown, unit, judge, notes = measure(app, row)
+    if sc.get("untestable"):
+        return _untestable(c, sc["untestable"], art, shown, val, unit)
+    if fmt.missing(val):
+        if fmt.missing(row["before_bytes"]) and not (c["kind"] == "app_size" and c["which"] == "after"):
+            why = f"{app} has no measured bloated variant"
+        elif row["after_pending"]:
+            why = f"no variant of {app} smaller than bloated has been measured in this run yet"
+        else:
+            why = f"no variant of {app} other than bloated passed its smoke check"
+        return _untestable(c, why, art)
+    if row["standin"]:
+        notes.append(STANDIN_NOTE)
+    if row["smaller_but_failed"]:
+        notes.append(f"smaller but failed smoke, so not counted: {row['smaller_but_failed']}")
+    return _judged(c, art, shown, judge(val), "; ".join(notes), float(val), float(c["article"]), unit)
+
+
+def eval_app_size(c: dict, ctx: Context) -> Result:
+    which = c["which"]
+
+    def measure(app, row):
+        val = row[f"{which}_bytes"]
+        shown = fmt.spread(val, row[f"{which}_q1"], row[f"{which}_q3"], "B")
+        if not fmt.missing(val):
+            shown += f" ({app}/{row[f'{which}_variant']}; compressed {fmt.size(row[f'{which}_compressed_bytes'])})"
+        return val, shown, "B", lambda x: relative(x, c["article"], ctx.tol), [ON_DISK_NOTE]
+
+    return _scenario_claim(c, ctx, fmt.size(c["article"]), measure)
+
+
+def eval_reduction(c: dict, ctx: Context) -> Result:
+    def measure(app, row):
+        val = row["reduction"] * 100 if not fmt.missing(row["reduction"]) else np.nan
+        shown = _pct(val)
+        if not fmt.missing(val):
+            shown += f" ({app}: {row['before_variant']} → {row['after_variant']})"
+        return val, shown, "%", lambda x: points(x, c["article"], ctx.tol_pp), []
+
+    return _scenario_claim(c, ctx, _pct(c["article"]), measure)
+
+
+def eval_base_size(c: dict, ctx: Context) -> Result:
+    ref, art, bases = c["ref"], fmt.size(c["article"]), ctx.bases
+    if ref not in bases.index or not bases.loc[ref, "measured"]:
+        why = bases.loc[ref, "reason"] if ref in bases.index else "this run did not use or measure it"
+        return _untestable(c, f"{ref}: {why}", art)
+    b = bases.loc[ref]
+    shown = f"{fmt.size(b['disk_bytes'])} (compressed {fmt.size(b['compressed_bytes'])})"
+    ver = relative(b["disk_bytes"], c["article"], ctx.tol)
+    if b["standin"]:
+        return _untestable(
+            c, f"only a local stand-in for {ref} was measured; the stand-in is "
+               f"{fmt.size(b['disk_bytes'])}, {ver.deviation * 100:+.0f}% against the article",
+            art, shown + " stand-in", float(b["disk_bytes"]), "B")
+    return _judged(c, art, shown, ver, ON_DISK_NOTE, float(b["disk_bytes"]), float(c["article"]), "B")
+
+
+def _pull_notes(c: dict, ctx: Context, ratio: float, extrapolated: bool) -> list[str]:
+    bw = bandwidth_bps(c["profile"], ctx.run.samples)
+    notes = []
+    if bw:
+        notes.append(f"the article's arithmetic counts on-disk bytes: {fmt.size(c['size'])} × 8 / "
+                     f"{bw / 1e6:g} Mbit/s = {c['size'] * 8 / bw:.0f} s")
+        if not fmt.missing(ratio):
+            notes.append(f"a pull moves compressed bytes (median {ratio:.0%} of on-disk here: "
+                         f"{c['size'] * ratio * 8 / bw:.0f} s on the wire), then decompresses and extracts")
+    if extrapolated:
+        notes.append("extrapolated beyond the measured image sizes")
+    return notes
+
+
+def eval_pull_time(c: dict, ctx: Context) -> Result:
+    art = fmt.seconds(c["article"])
+    est, n, extrapolated, ratio = pull_estimate(ctx.variants, ctx.summary, c["profile"], c["size"])
+    if n == 0:
+        return _untestable(c, f"no pulls were measured at profile {c['profile']}", art)
+    if fmt.missing(est):
+        return _untestable(
+            c, f"the {n} images pulled at {c['profile']} are too few or too alike in size to read a "
+               f"pull time at {fmt.size(c['size'])} (a fit needs {FIT_MIN_IMAGES} sizes spread "
+               f"{FIT_SPREAD:g}-fold, read at most {FIT_REACH:g}-fold beyond them)", art)
+    how = f"linear fit of measured pulls at {c['profile']} over {n} images, by on-disk size"
+    return _judged(c, art, f"{fmt.seconds(est)} ({how})", relative(est, c["article"], ctx.tol),
+                   "; ".join(_pull_notes(c, ctx, ratio, extrapolated)), est, float(c["article"]), "s")
+
+
+def eval_range(c: dict, ctx: Context) -> Result:
+    art = f"{fmt.size(c['low'])}–{fmt.size(c['high'])}"
+    if c["measure"] != "apt_lists":
+        return _untestable(c, f"bench has no measurement named {c['measure']!r}", art)
+    val, where = apt_lists_bytes(ctx.run, ctx.summary)
+    if fmt.missing(val):
+        return _untestable(c, "no variant has a layer that only runs `apt-get update`, "
+                              "so the lists' size was not isolated", art)
+    return _judged(c, art, fmt.size(val), within_range(val, c["low"], c["high"], ctx.tol),
+                   "size of update-only layers: " + "; ".join(where), val, float(c["high"]), "B")
+
+
+def eval_technique_reduction(c: dict, ctx: Context) -> Result:
+    art, st = _pct(c["article"]), ctx.steps
+    t = st[st["adds"].str.split("+").map(lambda ts: c["technique"] in ts)]
+    if t.empty:
+        return _untestable(c, f"no working variant uses {c['technique']} against a measured parent", art)
+    val = float(t["reduction"].median() * 100)
+    shown = f"{val:.0f}% (median of {len(t)}: " + ", ".join(
+        f"{r.app}/{r.variant} {r.reduction:.0%}" for r in t.itertuples()) + ")"
+    return _judged(c, art, shown, points(val, c["article"], ctx.tol_pp),
+                   f"each step that adds {c['technique']}, against its parent (so the technique on "
+                   "its own), on-disk bytes; variants that failed smoke left out", val, float(c["article"]), "%")
+
+
+def eval_largest_technique(c: dict, ctx: Context) -> Result:
+    wanted = [c["technique"]] if isinstance(c["technique"], str) else list(c["technique"])
+    art, st = " or ".join(wanted), ctx.steps
+    if st.empty:
+        return _untestable(c, "no working variant has a measured parent", art)
+    best = st.loc[st.groupby("app")["saved_bytes"].idxmax()]
+    uses = best["adds"].str.split("+").map(lambda ts: any(t in ts for t in wanted))
+    shown = "; ".join(f"{r.app}: {r.parent} → {r.variant} (adds {r.adds.replace('+', ', ') or 'nothing'}) "
+                      f"saves {fmt.size(r.saved_bytes)}" for r in best.itertuples())
+    n, k = len(best), int(uses.sum())
+    return _majority(c, art, shown, uses,
+                     (f"holds: the biggest step uses {art} in {k} of {n} apps",
+                      f"does not hold: the biggest step uses {art} in {k} of {n} apps"),
+                     "the largest single step (variant against its parent) per app, credited with "
+                     "the techniques it adds; a step that adds two is credited to both")
+
+
+def eval_routine_under(c: dict, ctx: Context) -> Result:
+    art, ba = f"≥ {fmt.size(c['over'])} → < {fmt.size(c['under'])}", ctx.before_after
+    big = ba[(ba["before_bytes"] >= c["over"]) & ba["after_bytes"].notna()]
+    if big.empty:
+        why = (f"no app's bloated image reached {fmt.size(c['over'])}"
+               if not (ba["before_bytes"] >= c["over"]).any()
+               else f"no app whose bloated image reached {fmt.size(c['over'])} has a measured after yet")
+        return _untestable(c, why, art)
+    under = big["after_bytes"] < c["under"]
+    shown = f"{int(under.sum())} of {len(big)} apps: " + ", ".join(
+        f"{r.app} {fmt.size(r.before_bytes)} → {fmt.size(r.after_bytes)}" for r in big.itertuples())
+    k, n = int(under.sum()), len(big)
+    return _majority(c, art, shown, under,
+                     (f"holds: under it in {k} of {n} apps",
+                      f"does not hold: under it in {'only ' if under.any() else ''}{k} of {n} apps"),
+                     "\"routine\" read as: most apps whose before is over the mark")
+
+
+Evaluator = Callable[[dict, Context], Result]
+
+# One evaluator per claim kind (claims.toml's `kind`).
+EVALUATORS: dict[str, Evaluator] = {
+    "untestable": eval_untestable,
+    "app_size": eval_app_size,
+    "reduction": eval_reduction,
+    "base_size": eval_base_size,
+    "pull_time": eval_pull_time,
+    "range": eval_range,
+    "technique_reduction": eval_technique_reduction,
+    "largest_technique": eval_largest_technique,
+    "routine_under": eval_routine_under,
+}
+
+
+def _with_own_note(r: Result, c: dict) -> Result:
+    """A claim may carry its own reading note (claims.toml `note`): how the article's figure
+    was made, when that differs from what the measurement isolates."""
+    if not c.get("note") or r.verdict == UNTESTABLE:
+        return r
+    return replace(r, note=f"{r.note}; {c['note']}" if r.note else c["note"])
+
+
 def evaluate(run: RunData, summary: pd.DataFrame | None = None, claims: dict | None = None) -> pd.DataFrame:
     claims = claims or load_claims_file()
     summary = summary if summary is not None else stats.summarize(run.samples)
-    rules = claims["rules"]
-    tol, tol_pp = rules["relative_tolerance"], rules["points_tolerance"]
-    v = tables.variants(run, summary)
-    ba = tables.before_after(run, summary, claims)
-    bases = tables.bases(run, summary, claims).set_index("ref")
-    results: list[Result] = []
-
-    for c in claims["claims"]:
-        kind = c["kind"]
-        if kind == "untestable":
-            results.append(_untestable(c, c["why"], fmt.size(c.get("article")) if "article" in c else "–"))
-            continue
-
-        if kind in ("app_size", "reduction"):
-            sc = claims["scenarios"][c["scenario"]]
-            is_size = kind == "app_size"
-            art = fmt.size(c["article"]) if is_size else _pct(c["article"])
-            apps = apps_for(c["scenario"], run.apps, claims)
-            if not apps:
-                results.append(_untestable(c, f"no app for the article's {sc['label']} was built in this run", art))
-                continue
-            row = ba[ba["app"] == apps[0]].iloc[0]
-            if is_size:
-                which = c["which"]
-                val = row[f"{which}_bytes"]
-                shown = fmt.spread(val, row[f"{which}_q1"], row[f"{which}_q3"], "B")
-                if not fmt.missing(val):
-                    shown += f" ({apps[0]}/{row[f'{which}_variant']}; compressed {fmt.size(row[f'{which}_compressed_bytes'])})"
-                unit = "B"
-            else:
-                val = row["reduction"] * 100 if not fmt.missing(row["reduction"]) else np.nan
-                shown = _pct(val)
-                if not fmt.missing(val):
-                    shown += f" ({apps[0]}: {row['before_variant']} → {row['after_variant']})"
-                unit = "%"
-            if sc.get("untestable"):
-                results.append(_untestable(c, sc["untestable"], art, shown, val, unit))
-                continue
-            if fmt.missing(val):
-                if fmt.missing(row["before_bytes"]) and not (is_size and c["which"] == "after"):
-                    why = f"{apps[0]} has no measured bloated variant"
-                elif row["after_pending"]:
-                    why = f"no variant of {apps[0]} smaller than bloated has been measured in this run yet"
-                else:
-                    why = f"no variant of {apps[0]} other than bloated passed its smoke check"
-                results.append(_untestable(c, why, art))
-                continue
-            ver = relative(val, c["article"], tol) if is_size else points(val, c["article"], tol_pp)
-            notes = [ON_DISK_NOTE] if is_size else []
-            if row["standin"]:
-                notes.append(STANDIN_NOTE)
-            if row["smaller_but_failed"]:
-                notes.append(f"smaller but failed smoke, so not counted: {row['smaller_but_failed']}")
-            results.append(Result(c["id"], c["section"], c["quote"], kind, art, shown, ver.status, ver.text,
-                                  "; ".join(notes), float(val), float(c["article"]), unit))
-            continue
-
-        if kind == "base_size":
-            ref, art = c["ref"], fmt.size(c["article"])
-            if ref not in bases.index or not bases.loc[ref, "measured"]:
-                why = bases.loc[ref, "reason"] if ref in bases.index else "this run did not use or measure it"
-                results.append(_untestable(c, f"{ref}: {why}", art))
-                continue
-            b = bases.loc[ref]
-            shown = f"{fmt.size(b['disk_bytes'])} (compressed {fmt.size(b['compressed_bytes'])})"
-            if b["standin"]:
-                ver = relative(b["disk_bytes"], c["article"], tol)
-                results.append(_untestable(
-                    c, f"only a local stand-in for {ref} was measured; the stand-in is "
-                       f"{fmt.size(b['disk_bytes'])}, {ver.deviation * 100:+.0f}% against the article",
-                    art, shown + " stand-in", float(b["disk_bytes"]), "B"))
-                continue
-            ver = relative(b["disk_bytes"], c["article"], tol)
-            results.append(Result(c["id"], c["section"], c["quote"], kind, art, shown, ver.status, ver.text,
-                                  ON_DISK_NOTE, float(b["disk_bytes"]), float(c["article"]), "B"))
-            continue
-
-        if kind == "pull_time":
-            art = fmt.seconds(c["article"])
-            est, n, extrapolated, ratio = pull_estimate(v, summary, c["profile"], c["size"])
-            if n == 0:
-                results.append(_untestable(c, f"no pulls were measured at profile {c['profile']}", art))
-                continue
-            if fmt.missing(est):
-                results.append(_untestable(
-                    c, f"the {n} images pulled at {c['profile']} are too few or too alike in size to read a "
-                       f"pull time at {fmt.size(c['size'])} (a fit needs {FIT_MIN_IMAGES} sizes spread "
-                       f"{FIT_SPREAD:g}-fold, read at most {FIT_REACH:g}-fold beyond them)", art))
-                continue
-            bw = bandwidth_bps(c["profile"], run.samples)
-            notes = []
-            if bw:
-                notes.append(f"the article's arithmetic counts on-disk bytes: {fmt.size(c['size'])} × 8 / "
-                             f"{bw / 1e6:g} Mbit/s = {c['size'] * 8 / bw:.0f} s")
-                if not fmt.missing(ratio):
-                    notes.append(f"a pull moves compressed bytes (median {ratio:.0%} of on-disk here: "
-                                 f"{c['size'] * ratio * 8 / bw:.0f} s on the wire), then decompresses and extracts")
-            if extrapolated:
-                notes.append("extrapolated beyond the measured image sizes")
-            how = f"linear fit of measured pulls at {c['profile']} over {n} images, by on-disk size"
-            shown = f"{fmt.seconds(est)} ({how})"
-            ver = relative(est, c["article"], tol)
-            results.append(Result(c["id"], c["section"], c["quote"], kind, art, shown, ver.status, ver.text,
-                                  "; ".join(notes), est, float(c["article"]), "s"))
-            continue
-
-        if kind == "range":
-            art = f"{fmt.size(c['low'])}–{fmt.size(c['high'])}"
-            if c["measure"] != "apt_lists":
-                results.append(_untestable(c, f"bench has no measurement named {c['measure']!r}", art))
-                continue
-            val, where = apt_lists_bytes(run, summary)
-            if fmt.missing(val):
-                results.append(_untestable(c, "no variant has a layer that only runs `apt-get update`, "
-                                              "so the lists' size was not isolated", art))
-                continue
-            ver = within_range(val, c["low"], c["high"], tol)
-            results.append(Result(c["id"], c["section"], c["quote"], kind, art, fmt.size(val), ver.status,
-                                  ver.text, "size of update-only layers: " + "; ".join(where), val,
-                                  float(c["high"]), "B"))
-            continue
-
-        st = steps(run, v)
-        if kind == "technique_reduction":
-            art = _pct(c["article"])
-            t = st[st["adds"].str.split("+").map(lambda ts: c["technique"] in ts)]
-            if t.empty:
-                results.append(_untestable(c, f"no working variant uses {c['technique']} against a measured parent", art))
-                continue
-            val = float(t["reduction"].median() * 100)
-            ver = points(val, c["article"], tol_pp)
-            shown = f"{val:.0f}% (median of {len(t)}: " + ", ".join(
-                f"{r.app}/{r.variant} {r.reduction:.0%}" for r in t.itertuples()) + ")"
-            results.append(Result(c["id"], c["section"], c["quote"], kind, art, shown, ver.status, ver.text,
-                                  f"each step that adds {c['technique']}, against its parent (so the technique on "
-                                  "its own), on-disk bytes; variants that failed smoke left out",
-                                  val, float(c["article"]), "%"))
-            continue
-
-        if kind == "largest_technique":
-            wanted = [c["technique"]] if isinstance(c["technique"], str) else list(c["technique"])
-            art = " or ".join(wanted)
-            if st.empty:
-                results.append(_untestable(c, "no working variant has a measured parent", art))
-                continue
-            best = st.loc[st.groupby("app")["saved_bytes"].idxmax()]
-            uses = best["adds"].str.split("+").map(lambda ts: any(t in ts for t in wanted))
-            shown = "; ".join(f"{r.app}: {r.parent} → {r.variant} (adds {r.adds.replace('+', ', ') or 'nothing'}) "
-                              f"saves {fmt.size(r.saved_bytes)}" for r in best.itertuples())
-            holds = uses.sum() * 2 > len(best)
-            results.append(Result(c["id"], c["section"], c["quote"], kind, art, shown,
-                                  HOLDS if holds else OFF,
-                                  f"{'holds' if holds else 'does not hold'}: the biggest step uses "
-                                  f"{art} in {int(uses.sum())} of {len(best)} apps",
-                                  "the largest single step (variant against its parent) per app, credited with "
-                                  "the techniques it adds; a step that adds two is credited to both",
-                                  float(uses.mean()), 1.0, "ratio"))
-            continue
-
-        if kind == "routine_under":
-            art = f"≥ {fmt.size(c['over'])} → < {fmt.size(c['under'])}"
-            big = ba[(ba["before_bytes"] >= c["over"]) & ba["after_bytes"].notna()]
-            if big.empty:
-                why = (f"no app's bloated image reached {fmt.size(c['over'])}"
-                       if not (ba["before_bytes"] >= c["over"]).any()
-                       else f"no app whose bloated image reached {fmt.size(c['over'])} has a measured after yet")
-                results.append(_untestable(c, why, art))
-                continue
-            under = big["after_bytes"] < c["under"]
-            shown = f"{int(under.sum())} of {len(big)} apps: " + ", ".join(
-                f"{r.app} {fmt.size(r.before_bytes)} → {fmt.size(r.after_bytes)}" for r in big.itertuples())
-            holds = under.sum() * 2 > len(big)
-            results.append(Result(c["id"], c["section"], c["quote"], kind, art, shown,
-                                  HOLDS if holds else OFF,
-                                  f"holds: under it in {int(under.sum())} of {len(big)} apps" if holds else
-                                  f"does not hold: under it in {'only ' if under.any() else ''}{int(under.sum())} "
-                                  f"of {len(big)} apps",
-                                  "\"routine\" read as: most apps whose before is over the mark", float(under.mean()),
-                                  1.0, "ratio"))
-            continue
-
-    # A claim may carry its own reading note (claims.toml `note`): how the article's figure
-    # was made, when that differs from what the measurement isolates.
-    own = {c["id"]: c["note"] for c in claims["claims"] if c.get("note")}
-    for r in results:
-        if r.id in own and r.verdict != UNTESTABLE:
-            r.note = f"{r.note}; {own[r.id]}" if r.note else own[r.id]
+    ctx = context(run, summary, claims)
+    results = [_with_own_note(EVALUATORS[c["kind"]](c, ctx), c) for c in claims["claims"]]
     return pd.DataFrame([asdict(r) for r in results])
 
 
