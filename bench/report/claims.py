@@ -79,11 +79,26 @@ class Result:
     measured_value: float = float("nan")
     article_value: float = float("nan")
     unit: str = ""
+    compared: str = ""  # what was measured: "node/bloated → node/multistage", a base's ref, ...
 
 
-def _untestable(c: dict, why: str, article: str, measured: str = "–", value=float("nan"), unit="") -> Result:
+def _untestable(c: dict, why: str, article: str, measured: str = "–", value=float("nan"), unit="",
+                compared: str = "") -> Result:
     return Result(c["id"], c["section"], c["quote"], c["kind"], article, measured, UNTESTABLE,
-                  f"not testable here: {why}", "", value, c.get("article", float("nan")), unit)
+                  f"not testable here: {why}", "", value, c.get("article", float("nan")), unit, compared)
+
+
+def step_name(app: str, parent: str, variant: str) -> str:
+    """A comparison of two variants of one app: "node/bloated → node/multistage"."""
+    return f"{app}/{parent} → {app}/{variant}"
+
+
+def _by_app(pairs) -> str:
+    """(app, variant) pairs as "go: bloated, scratch; node: bloated"."""
+    apps: dict[str, list[str]] = {}
+    for app, variant in pairs:
+        apps.setdefault(app, []).append(variant)
+    return "; ".join(f"{a}: {', '.join(vs)}" for a, vs in apps.items())
 
 
 def _pct(x: float) -> str:
@@ -94,25 +109,37 @@ def _pct(x: float) -> str:
 _APT_UPDATE_ONLY = re.compile(r"apt-get\s+(-\S+\s+)*update\b", re.I)
 
 
-def apt_lists_bytes(run: RunData, summary: pd.DataFrame) -> tuple[float, list[str]]:
-    rows = summary[(summary["metric"] == "layer_bytes")]
+def apt_update_layers(summary: pd.DataFrame) -> list[tuple[str, str, str, float]]:
+    """(app, variant, layer, median bytes) of each layer that only runs `apt-get update`."""
     hits = []
-    for r in rows.itertuples(index=False):
+    for r in summary[(summary["metric"] == "layer_bytes")].itertuples(index=False):
         instr = r.detail.split(":", 1)[-1]
         if _APT_UPDATE_ONLY.search(instr) and not re.search(r"install|&&|;", instr):
             hits.append((r.app, r.variant, r.detail, r.median))
+    return hits
+
+
+def apt_lists_bytes(run: RunData, summary: pd.DataFrame) -> tuple[float, list[str]]:
+    hits = apt_update_layers(summary)
     if not hits:
         return np.nan, []
     return float(np.median([h[3] for h in hits])), [f"{a}/{v} `{d}` {fmt.size(m)}" for a, v, d, m in hits]
 
 
-def pull_estimate(v: pd.DataFrame, summary: pd.DataFrame, profile: str, size: float):
-    """Measured pull seconds at `profile` against on-disk size, fitted and read at `size`."""
+def pulled(v: pd.DataFrame, summary: pd.DataFrame, profile: str) -> list[tuple]:
+    """(app, variant, on-disk bytes, median pull seconds, compressed bytes) of each variant
+    pulled at `profile` whose size is known."""
     pts = []
     for r in v.itertuples(index=False):
         s = stats.median_of(summary, r.app, r.variant, "pull", "pull_seconds", profile)
         if s is not None and not fmt.missing(r.disk_bytes):
-            pts.append((float(r.disk_bytes), float(s["median"]), float(r.compressed_bytes)))
+            pts.append((r.app, r.variant, float(r.disk_bytes), float(s["median"]), float(r.compressed_bytes)))
+    return pts
+
+
+def pull_estimate(v: pd.DataFrame, summary: pd.DataFrame, profile: str, size: float):
+    """Measured pull seconds at `profile` against on-disk size, fitted and read at `size`."""
+    pts = [p[2:] for p in pulled(v, summary, profile)]
     if not pts:
         return np.nan, 0, False, np.nan
     x = np.array([p[0] for p in pts])
@@ -181,16 +208,17 @@ def context(run: RunData, summary: pd.DataFrame, claims: dict) -> Context:
 
 
 def _judged(c: dict, art: str, shown: str, ver: Verdict, note: str, value: float, article_value: float,
-            unit: str) -> Result:
+            unit: str, compared: str) -> Result:
     return Result(c["id"], c["section"], c["quote"], c["kind"], art, shown, ver.status, ver.text, note,
-                  value, article_value, unit)
+                  value, article_value, unit, compared)
 
 
-def _majority(c: dict, art: str, shown: str, hits: pd.Series, text: tuple[str, str], note: str) -> Result:
+def _majority(c: dict, art: str, shown: str, hits: pd.Series, text: tuple[str, str], note: str,
+              compared: str) -> Result:
     """A claim about most cases: holds when more than half of `hits` are true."""
     holds = hits.sum() * 2 > len(hits)
     return _judged(c, art, shown, Verdict(HOLDS if holds else OFF, text[0] if holds else text[1]), note,
-                   float(hits.mean()), 1.0, "ratio")
+                   float(hits.mean()), 1.0, "ratio", compared)
 
 
 def eval_untestable(c: dict, ctx: Context) -> Result:
@@ -206,15 +234,16 @@ def _scenario_row(c: dict, ctx: Context):
 
 
 def _scenario_claim(c: dict, ctx: Context, art: str, measure) -> Result:
-    """app_size and reduction: `measure(app, row)` gives (value, shown, unit, verdict, notes)."""
+    """app_size and reduction: `measure(app, row)` gives (value, shown, unit, verdict, notes,
+    compared)."""
     sc = ctx.claims["scenarios"][c["scenario"]]
     found = _scenario_row(c, ctx)
     if found is None:
         return _untestable(c, f"no app for the article's {sc['label']} was built in this run", art)
     app, row = found
-    val, shown, unit, judge, notes = measure(app, row)
+    val, shown, unit, judge, notes, compared = measure(app, row)
     if sc.get("untestable"):
-        return _untestable(c, sc["untestable"], art, shown, val, unit)
+        return _untestable(c, sc["untestable"], art, shown, val, unit, compared)
     if fmt.missing(val):
         if fmt.missing(row["before_bytes"]) and not (c["kind"] == "app_size" and c["which"] == "after"):
             why = f"{app} has no measured bloated variant"
@@ -227,7 +256,7 @@ def _scenario_claim(c: dict, ctx: Context, art: str, measure) -> Result:
         notes.append(STANDIN_NOTE)
     if row["smaller_but_failed"]:
         notes.append(f"smaller but failed smoke, so not counted: {row['smaller_but_failed']}")
-    return _judged(c, art, shown, judge(val), "; ".join(notes), float(val), float(c["article"]), unit)
+    return _judged(c, art, shown, judge(val), "; ".join(notes), float(val), float(c["article"]), unit, compared)
 
 
 def eval_app_size(c: dict, ctx: Context) -> Result:
@@ -238,7 +267,9 @@ def eval_app_size(c: dict, ctx: Context) -> Result:
         shown = fmt.spread(val, row[f"{which}_q1"], row[f"{which}_q3"], "B")
         if not fmt.missing(val):
             shown += f" ({app}/{row[f'{which}_variant']}; compressed {fmt.size(row[f'{which}_compressed_bytes'])})"
-        return val, shown, "B", lambda x: relative(x, c["article"], ctx.tol), [ON_DISK_NOTE]
+        variant = row[f"{which}_variant"]
+        compared = f"{app}/{variant}" if isinstance(variant, str) else ""
+        return val, shown, "B", lambda x: relative(x, c["article"], ctx.tol), [ON_DISK_NOTE], compared
 
     return _scenario_claim(c, ctx, fmt.size(c["article"]), measure)
 
@@ -249,7 +280,9 @@ def eval_reduction(c: dict, ctx: Context) -> Result:
         shown = _pct(val)
         if not fmt.missing(val):
             shown += f" ({app}: {row['before_variant']} → {row['after_variant']})"
-        return val, shown, "%", lambda x: points(x, c["article"], ctx.tol_pp), []
+        compared = (step_name(app, row["before_variant"], row["after_variant"])
+                    if isinstance(row["before_variant"], str) and isinstance(row["after_variant"], str) else "")
+        return val, shown, "%", lambda x: points(x, c["article"], ctx.tol_pp), [], compared
 
     return _scenario_claim(c, ctx, _pct(c["article"]), measure)
 
@@ -266,8 +299,8 @@ def eval_base_size(c: dict, ctx: Context) -> Result:
         return _untestable(
             c, f"only a local stand-in for {ref} was measured; the stand-in is "
                f"{fmt.size(b['disk_bytes'])}, {ver.deviation * 100:+.0f}% against the article",
-            art, shown + " stand-in", float(b["disk_bytes"]), "B")
-    return _judged(c, art, shown, ver, ON_DISK_NOTE, float(b["disk_bytes"]), float(c["article"]), "B")
+            art, shown + " stand-in", float(b["disk_bytes"]), "B", f"{ref} (stand-in)")
+    return _judged(c, art, shown, ver, ON_DISK_NOTE, float(b["disk_bytes"]), float(c["article"]), "B", ref)
 
 
 def _pull_notes(c: dict, ctx: Context, ratio: float, extrapolated: bool) -> list[str]:
@@ -295,8 +328,9 @@ def eval_pull_time(c: dict, ctx: Context) -> Result:
                f"pull time at {fmt.size(c['size'])} (a fit needs {FIT_MIN_IMAGES} sizes spread "
                f"{FIT_SPREAD:g}-fold, read at most {FIT_REACH:g}-fold beyond them)", art)
     how = f"linear fit of measured pulls at {c['profile']} over {n} images, by on-disk size"
+    compared = _by_app((p[0], p[1]) for p in pulled(ctx.variants, ctx.summary, c["profile"]))
     return _judged(c, art, f"{fmt.seconds(est)} ({how})", relative(est, c["article"], ctx.tol),
-                   "; ".join(_pull_notes(c, ctx, ratio, extrapolated)), est, float(c["article"]), "s")
+                   "; ".join(_pull_notes(c, ctx, ratio, extrapolated)), est, float(c["article"]), "s", compared)
 
 
 def eval_range(c: dict, ctx: Context) -> Result:
@@ -308,7 +342,8 @@ def eval_range(c: dict, ctx: Context) -> Result:
         return _untestable(c, "no variant has a layer that only runs `apt-get update`, "
                               "so the lists' size was not isolated", art)
     return _judged(c, art, fmt.size(val), within_range(val, c["low"], c["high"], ctx.tol),
-                   "size of update-only layers: " + "; ".join(where), val, float(c["high"]), "B")
+                   "size of update-only layers: " + "; ".join(where), val, float(c["high"]), "B",
+                   _by_app(dict.fromkeys(h[:2] for h in apt_update_layers(ctx.summary))))
 
 
 def eval_technique_reduction(c: dict, ctx: Context) -> Result:
@@ -321,7 +356,8 @@ def eval_technique_reduction(c: dict, ctx: Context) -> Result:
         f"{r.app}/{r.variant} {r.reduction:.0%}" for r in t.itertuples()) + ")"
     return _judged(c, art, shown, points(val, c["article"], ctx.tol_pp),
                    f"each step that adds {c['technique']}, against its parent (so the technique on "
-                   "its own), on-disk bytes; variants that failed smoke left out", val, float(c["article"]), "%")
+                   "its own), on-disk bytes; variants that failed smoke left out", val, float(c["article"]), "%",
+                   ", ".join(step_name(r.app, r.parent, r.variant) for r in t.itertuples()))
 
 
 def eval_largest_technique(c: dict, ctx: Context) -> Result:
@@ -338,7 +374,8 @@ def eval_largest_technique(c: dict, ctx: Context) -> Result:
                      (f"holds: the biggest step uses {art} in {k} of {n} apps",
                       f"does not hold: the biggest step uses {art} in {k} of {n} apps"),
                      "the largest single step (variant against its parent) per app, credited with "
-                     "the techniques it adds; a step that adds two is credited to both")
+                     "the techniques it adds; a step that adds two is credited to both",
+                     ", ".join(step_name(r.app, r.parent, r.variant) for r in best.itertuples()))
 
 
 def eval_routine_under(c: dict, ctx: Context) -> Result:
@@ -356,7 +393,8 @@ def eval_routine_under(c: dict, ctx: Context) -> Result:
     return _majority(c, art, shown, under,
                      (f"holds: under it in {k} of {n} apps",
                       f"does not hold: under it in {'only ' if under.any() else ''}{k} of {n} apps"),
-                     "\"routine\" read as: most apps whose before is over the mark")
+                     "\"routine\" read as: most apps whose before is over the mark",
+                     ", ".join(step_name(r.app, r.before_variant, r.after_variant) for r in big.itertuples()))
 
 
 Evaluator = Callable[[dict, Context], Result]

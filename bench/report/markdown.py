@@ -84,6 +84,7 @@ def claims_table(ev: pd.DataFrame) -> str:
             "Claim (article section)": f"“{r.quote}” ({r.section})",
             "Article": r.article,
             "Measured": r.measured,
+            "Compares": r.compared or "–",
             "Verdict": f"{VERDICT_MARK[r.verdict]} {r.verdict_text}",
             "Note": r.note,
         })
