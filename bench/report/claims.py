@@ -3,6 +3,9 @@
 Verdicts:
   holds               within the stated tolerance (claims.toml [rules])
   off                 outside it; the text says by how much ("off by +38%")
+  inconclusive        with the reason: within noise of the tolerance (it would flip within
+                      claims.toml's noise_points of it), or a claim about most apps judged on
+                      fewer than min_cases apps
   not testable here   with the reason (a stand-in base, Alpine unavailable, Spring Boot not
                       built, nothing measured); a measured value may still be shown for reference
 """
@@ -21,7 +24,7 @@ from bench.report.claims_data import apps_for, load_claims_file
 from bench.report.load import RunData
 from bench.settings import BANDWIDTHS
 
-HOLDS, OFF, UNTESTABLE = "holds", "off", "not testable here"
+HOLDS, OFF, INCONCLUSIVE, UNTESTABLE = "holds", "off", "inconclusive", "not testable here"
 
 ON_DISK_NOTE = ("the article's sizes are on-disk (`docker images`), compared here with on-disk "
                 "disk_bytes; a pull moves the compressed bytes")
@@ -35,29 +38,40 @@ class Verdict:
     deviation: float = float("nan")  # relative (sizes, times) or percentage points (reductions)
 
 
-def relative(measured: float, article: float, tol: float) -> Verdict:
+def relative(measured: float, article: float, tol: float, noise: float = 0.0) -> Verdict:
+    """`noise` (a fraction, like `tol`): a deviation this close to the tolerance is inconclusive."""
     if fmt.missing(measured):
         return Verdict(UNTESTABLE, "not measured")
     if article == 0:
         return Verdict(HOLDS if measured == 0 else OFF, "holds" if measured == 0 else "off (article: 0)")
     dev = measured / article - 1
+    if noise and abs(abs(dev) - tol) <= noise:
+        return Verdict(INCONCLUSIVE, f"inconclusive: {dev * 100:+.1f}%, within {noise * 100:g} pp "
+                                     f"of the ±{tol * 100:g}% tolerance, so noise decides", dev)
     if abs(dev) <= tol:
         return Verdict(HOLDS, f"holds ({dev * 100:+.0f}%)", dev)
     return Verdict(OFF, f"off by {dev * 100:+.0f}%", dev)
 
 
-def points(measured_pct: float, article_pct: float, tol_pp: float) -> Verdict:
+def points(measured_pct: float, article_pct: float, tol_pp: float, noise_pp: float = 0.0) -> Verdict:
     if fmt.missing(measured_pct):
         return Verdict(UNTESTABLE, "not measured")
     dev = measured_pct - article_pct
+    if noise_pp and abs(abs(dev) - tol_pp) <= noise_pp:
+        return Verdict(INCONCLUSIVE, f"inconclusive: {dev:+.2f} pp, within {noise_pp:g} pp of "
+                                     f"the ±{tol_pp:g} pp tolerance, so noise decides", dev)
     if abs(dev) <= tol_pp:
         return Verdict(HOLDS, f"holds ({dev:+.1f} pp)", dev)
     return Verdict(OFF, f"off by {dev:+.1f} percentage points", dev)
 
 
-def within_range(measured: float, low: float, high: float, tol: float) -> Verdict:
+def within_range(measured: float, low: float, high: float, tol: float, noise: float = 0.0) -> Verdict:
     if fmt.missing(measured):
         return Verdict(UNTESTABLE, "not measured")
+    for name, edge in (("lower", low * (1 - tol)), ("upper", high * (1 + tol))):
+        if noise and abs(measured / edge - 1) <= noise:
+            return Verdict(INCONCLUSIVE, f"inconclusive: within {noise * 100:g}% of the widened range's {name} "
+                                         f"end ({fmt.size(edge)}), so noise decides", measured / edge - 1)
     if low * (1 - tol) <= measured <= high * (1 + tol):
         return Verdict(HOLDS, "holds" + ("" if low <= measured <= high else " (within tolerance)"), 0.0)
     edge = low if measured < low else high
@@ -193,6 +207,8 @@ class Context:
     claims: dict
     tol: float  # relative tolerance (sizes, times)
     tol_pp: float  # percentage points (reductions)
+    noise_pp: float  # a verdict this close to its tolerance (in percentage points) is inconclusive
+    min_cases: int  # a claim about most apps needs this many apps
     variants: pd.DataFrame  # tables.variants
     before_after: pd.DataFrame  # tables.before_after
     bases: pd.DataFrame  # tables.bases, indexed by ref
@@ -202,7 +218,8 @@ class Context:
 def context(run: RunData, summary: pd.DataFrame, claims: dict) -> Context:
     rules = claims["rules"]
     v = tables.variants(run, summary)
-    return Context(run, summary, claims, rules["relative_tolerance"], rules["points_tolerance"], v,
+    return Context(run, summary, claims, rules["relative_tolerance"], rules["points_tolerance"],
+                   rules["noise_points"], rules["min_cases"], v,
                    tables.before_after(run, summary, claims),
                    tables.bases(run, summary, claims).set_index("ref"), steps(run, v))
 
@@ -213,12 +230,23 @@ def _judged(c: dict, art: str, shown: str, ver: Verdict, note: str, value: float
                   value, article_value, unit, compared)
 
 
-def _majority(c: dict, art: str, shown: str, hits: pd.Series, text: tuple[str, str], note: str,
+def _too_few(ctx: Context, apps: int) -> Verdict | None:
+    if apps < ctx.min_cases:
+        return Verdict(INCONCLUSIVE, f"inconclusive: judged on {apps} app{'s' if apps != 1 else ''} only; "
+                                     f"a claim about most apps needs at least {ctx.min_cases}")
+    return None
+
+
+def _majority(c: dict, ctx: Context, art: str, shown: str, hits: pd.Series, text: tuple[str, str], note: str,
               compared: str) -> Result:
-    """A claim about most cases: holds when more than half of `hits` are true."""
+    """A claim about most apps: holds when more than half of `hits` (one per app) are true;
+    inconclusive on too few apps or on a tie (within noise of half)."""
     holds = hits.sum() * 2 > len(hits)
-    return _judged(c, art, shown, Verdict(HOLDS if holds else OFF, text[0] if holds else text[1]), note,
-                   float(hits.mean()), 1.0, "ratio", compared)
+    ver = _too_few(ctx, len(hits))
+    if ver is None and abs(hits.mean() - 0.5) * 100 <= ctx.noise_pp:
+        ver = Verdict(INCONCLUSIVE, f"inconclusive: a tie, {int(hits.sum())} of {len(hits)} apps")
+    ver = ver or Verdict(HOLDS if holds else OFF, text[0] if holds else text[1])
+    return _judged(c, art, shown, ver, note, float(hits.mean()), 1.0, "ratio", compared)
 
 
 def eval_untestable(c: dict, ctx: Context) -> Result:
@@ -269,7 +297,7 @@ def eval_app_size(c: dict, ctx: Context) -> Result:
             shown += f" ({app}/{row[f'{which}_variant']}; compressed {fmt.size(row[f'{which}_compressed_bytes'])})"
         variant = row[f"{which}_variant"]
         compared = f"{app}/{variant}" if isinstance(variant, str) else ""
-        return val, shown, "B", lambda x: relative(x, c["article"], ctx.tol), [ON_DISK_NOTE], compared
+        return val, shown, "B", lambda x: relative(x, c["article"], ctx.tol, ctx.noise_pp / 100), [ON_DISK_NOTE], compared
 
     return _scenario_claim(c, ctx, fmt.size(c["article"]), measure)
 
@@ -282,7 +310,7 @@ def eval_reduction(c: dict, ctx: Context) -> Result:
             shown += f" ({app}: {row['before_variant']} → {row['after_variant']})"
         compared = (step_name(app, row["before_variant"], row["after_variant"])
                     if isinstance(row["before_variant"], str) and isinstance(row["after_variant"], str) else "")
-        return val, shown, "%", lambda x: points(x, c["article"], ctx.tol_pp), [], compared
+        return val, shown, "%", lambda x: points(x, c["article"], ctx.tol_pp, ctx.noise_pp), [], compared
 
     return _scenario_claim(c, ctx, _pct(c["article"]), measure)
 
@@ -294,7 +322,7 @@ def eval_base_size(c: dict, ctx: Context) -> Result:
         return _untestable(c, f"{ref}: {why}", art)
     b = bases.loc[ref]
     shown = f"{fmt.size(b['disk_bytes'])} (compressed {fmt.size(b['compressed_bytes'])})"
-    ver = relative(b["disk_bytes"], c["article"], ctx.tol)
+    ver = relative(b["disk_bytes"], c["article"], ctx.tol, ctx.noise_pp / 100)
     if b["standin"]:
         return _untestable(
             c, f"only a local stand-in for {ref} was measured; the stand-in is "
@@ -329,7 +357,7 @@ def eval_pull_time(c: dict, ctx: Context) -> Result:
                f"{FIT_SPREAD:g}-fold, read at most {FIT_REACH:g}-fold beyond them)", art)
     how = f"linear fit of measured pulls at {c['profile']} over {n} images, by on-disk size"
     compared = _by_app((p[0], p[1]) for p in pulled(ctx.variants, ctx.summary, c["profile"]))
-    return _judged(c, art, f"{fmt.seconds(est)} ({how})", relative(est, c["article"], ctx.tol),
+    return _judged(c, art, f"{fmt.seconds(est)} ({how})", relative(est, c["article"], ctx.tol, ctx.noise_pp / 100),
                    "; ".join(_pull_notes(c, ctx, ratio, extrapolated)), est, float(c["article"]), "s", compared)
 
 
@@ -341,7 +369,7 @@ def eval_range(c: dict, ctx: Context) -> Result:
     if fmt.missing(val):
         return _untestable(c, "no variant has a layer that only runs `apt-get update`, "
                               "so the lists' size was not isolated", art)
-    return _judged(c, art, fmt.size(val), within_range(val, c["low"], c["high"], ctx.tol),
+    return _judged(c, art, fmt.size(val), within_range(val, c["low"], c["high"], ctx.tol, ctx.noise_pp / 100),
                    "size of update-only layers: " + "; ".join(where), val, float(c["high"]), "B",
                    _by_app(dict.fromkeys(h[:2] for h in apt_update_layers(ctx.summary))))
 
@@ -354,7 +382,8 @@ def eval_technique_reduction(c: dict, ctx: Context) -> Result:
     val = float(t["reduction"].median() * 100)
     shown = f"{val:.0f}% (median of {len(t)}: " + ", ".join(
         f"{r.app}/{r.variant} {r.reduction:.0%}" for r in t.itertuples()) + ")"
-    return _judged(c, art, shown, points(val, c["article"], ctx.tol_pp),
+    ver = _too_few(ctx, t["app"].nunique()) or points(val, c["article"], ctx.tol_pp, ctx.noise_pp)
+    return _judged(c, art, shown, ver,
                    f"each step that adds {c['technique']}, against its parent (so the technique on "
                    "its own), on-disk bytes; variants that failed smoke left out", val, float(c["article"]), "%",
                    ", ".join(step_name(r.app, r.parent, r.variant) for r in t.itertuples()))
@@ -370,7 +399,7 @@ def eval_largest_technique(c: dict, ctx: Context) -> Result:
     shown = "; ".join(f"{r.app}: {r.parent} → {r.variant} (adds {r.adds.replace('+', ', ') or 'nothing'}) "
                       f"saves {fmt.size(r.saved_bytes)}" for r in best.itertuples())
     n, k = len(best), int(uses.sum())
-    return _majority(c, art, shown, uses,
+    return _majority(c, ctx, art, shown, uses,
                      (f"holds: the biggest step uses {art} in {k} of {n} apps",
                       f"does not hold: the biggest step uses {art} in {k} of {n} apps"),
                      "the largest single step (variant against its parent) per app, credited with "
@@ -390,7 +419,7 @@ def eval_routine_under(c: dict, ctx: Context) -> Result:
     shown = f"{int(under.sum())} of {len(big)} apps: " + ", ".join(
         f"{r.app} {fmt.size(r.before_bytes)} → {fmt.size(r.after_bytes)}" for r in big.itertuples())
     k, n = int(under.sum()), len(big)
-    return _majority(c, art, shown, under,
+    return _majority(c, ctx, art, shown, under,
                      (f"holds: under it in {k} of {n} apps",
                       f"does not hold: under it in {'only ' if under.any() else ''}{k} of {n} apps"),
                      "\"routine\" read as: most apps whose before is over the mark",
@@ -430,4 +459,4 @@ def evaluate(run: RunData, summary: pd.DataFrame | None = None, claims: dict | N
 
 
 def summary_counts(evaluated: pd.DataFrame) -> dict[str, int]:
-    return {k: int((evaluated["verdict"] == k).sum()) for k in (HOLDS, OFF, UNTESTABLE)}
+    return {k: int((evaluated["verdict"] == k).sum()) for k in (HOLDS, OFF, INCONCLUSIVE, UNTESTABLE)}

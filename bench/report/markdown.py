@@ -9,7 +9,8 @@ from bench.report import fmt, stats, tables
 from bench.report.claims_data import load_claims_file
 from bench.report.load import RunData
 
-VERDICT_MARK = {claims_mod.HOLDS: "✅", claims_mod.OFF: "❌", claims_mod.UNTESTABLE: "➖"}
+VERDICT_MARK = {claims_mod.HOLDS: "✅", claims_mod.OFF: "❌", claims_mod.INCONCLUSIVE: "❔",
+                claims_mod.UNTESTABLE: "➖"}
 
 CHART_TEXT = {
     "sizes": "Image size per variant (log scale) against the article's before/after",
@@ -97,7 +98,7 @@ def findings(ev: pd.DataFrame) -> str:
     if judged.empty:
         return "_No claim could be judged from this run; the claims table below says why for each._\n"
     lines = []
-    for verdict in (claims_mod.OFF, claims_mod.HOLDS):
+    for verdict in (claims_mod.OFF, claims_mod.HOLDS, claims_mod.INCONCLUSIVE):
         for r in judged[judged["verdict"] == verdict].itertuples(index=False):
             lines.append(f"- {VERDICT_MARK[r.verdict]} “{r.quote}” — measured {r.measured}: **{r.verdict_text}**\n")
     n_untestable = int((ev["verdict"] == claims_mod.UNTESTABLE).sum())
@@ -297,7 +298,8 @@ def _header(run: RunData, counts: dict, warnings: list[str]) -> str:
              "Best Practices (2026)* from measurements, and says where the article holds and where it does not.\n\n")
     p.append(provenance_block(run) + "\n")
     p.append(f"**Verdicts**: {counts[claims_mod.HOLDS]} claims hold, {counts[claims_mod.OFF]} are off, "
-             f"{counts[claims_mod.UNTESTABLE]} are not testable here (reasons in the claims table). "
+             f"{counts[claims_mod.INCONCLUSIVE]} are inconclusive (too few apps, or within noise of the "
+             f"tolerance), {counts[claims_mod.UNTESTABLE]} are not testable here (reasons in the claims table). "
              f"Unstable numbers (CV > {stats.CV_LIMIT:.0%}): {len(warnings)}.\n\n")
     return "".join(p)
 
