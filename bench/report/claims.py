@@ -3,6 +3,9 @@
 Verdicts:
   holds               within the stated tolerance (claims.toml [rules])
   off                 outside it; the text says by how much ("off by +38%")
+  inconclusive        with the reason: within noise of the tolerance (it would flip within
+                      claims.toml's noise_points of it), or a claim about most apps judged on
+                      fewer than min_cases apps
   not testable here   with the reason (a stand-in base, Alpine unavailable, Spring Boot not
                       built, nothing measured); a measured value may still be shown for reference
 """
@@ -10,7 +13,8 @@ Verdicts:
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -20,7 +24,7 @@ from bench.report.claims_data import apps_for, load_claims_file
 from bench.report.load import RunData
 from bench.settings import BANDWIDTHS
 
-HOLDS, OFF, UNTESTABLE = "holds", "off", "not testable here"
+HOLDS, OFF, INCONCLUSIVE, UNTESTABLE = "holds", "off", "inconclusive", "not testable here"
 
 ON_DISK_NOTE = ("the article's sizes are on-disk (`docker images`), compared here with on-disk "
                 "disk_bytes; a pull moves the compressed bytes")
@@ -34,29 +38,40 @@ class Verdict:
     deviation: float = float("nan")  # relative (sizes, times) or percentage points (reductions)
 
 
-def relative(measured: float, article: float, tol: float) -> Verdict:
+def relative(measured: float, article: float, tol: float, noise: float = 0.0) -> Verdict:
+    """`noise` (a fraction, like `tol`): a deviation this close to the tolerance is inconclusive."""
     if fmt.missing(measured):
         return Verdict(UNTESTABLE, "not measured")
     if article == 0:
         return Verdict(HOLDS if measured == 0 else OFF, "holds" if measured == 0 else "off (article: 0)")
     dev = measured / article - 1
+    if noise and abs(abs(dev) - tol) <= noise:
+        return Verdict(INCONCLUSIVE, f"inconclusive: {dev * 100:+.1f}%, within {noise * 100:g} pp "
+                                     f"of the ±{tol * 100:g}% tolerance, so noise decides", dev)
     if abs(dev) <= tol:
         return Verdict(HOLDS, f"holds ({dev * 100:+.0f}%)", dev)
     return Verdict(OFF, f"off by {dev * 100:+.0f}%", dev)
 
 
-def points(measured_pct: float, article_pct: float, tol_pp: float) -> Verdict:
+def points(measured_pct: float, article_pct: float, tol_pp: float, noise_pp: float = 0.0) -> Verdict:
     if fmt.missing(measured_pct):
         return Verdict(UNTESTABLE, "not measured")
     dev = measured_pct - article_pct
+    if noise_pp and abs(abs(dev) - tol_pp) <= noise_pp:
+        return Verdict(INCONCLUSIVE, f"inconclusive: {dev:+.2f} pp, within {noise_pp:g} pp of "
+                                     f"the ±{tol_pp:g} pp tolerance, so noise decides", dev)
     if abs(dev) <= tol_pp:
         return Verdict(HOLDS, f"holds ({dev:+.1f} pp)", dev)
     return Verdict(OFF, f"off by {dev:+.1f} percentage points", dev)
 
 
-def within_range(measured: float, low: float, high: float, tol: float) -> Verdict:
+def within_range(measured: float, low: float, high: float, tol: float, noise: float = 0.0) -> Verdict:
     if fmt.missing(measured):
         return Verdict(UNTESTABLE, "not measured")
+    for name, edge in (("lower", low * (1 - tol)), ("upper", high * (1 + tol))):
+        if noise and abs(measured / edge - 1) <= noise:
+            return Verdict(INCONCLUSIVE, f"inconclusive: within {noise * 100:g}% of the widened range's {name} "
+                                         f"end ({fmt.size(edge)}), so noise decides", measured / edge - 1)
     if low * (1 - tol) <= measured <= high * (1 + tol):
         return Verdict(HOLDS, "holds" + ("" if low <= measured <= high else " (within tolerance)"), 0.0)
     edge = low if measured < low else high
@@ -64,7 +79,7 @@ def within_range(measured: float, low: float, high: float, tol: float) -> Verdic
     return Verdict(OFF, f"off by {dev * 100:+.0f}% from the range's {'lower' if edge == low else 'upper'} end", dev)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Result:
     id: str
     section: str
@@ -78,11 +93,26 @@ class Result:
     measured_value: float = float("nan")
     article_value: float = float("nan")
     unit: str = ""
+    compared: str = ""  # what was measured: "node/bloated → node/multistage", a base's ref, ...
 
 
-def _untestable(c: dict, why: str, article: str, measured: str = "–", value=float("nan"), unit="") -> Result:
+def _untestable(c: dict, why: str, article: str, measured: str = "–", value=float("nan"), unit="",
+                compared: str = "") -> Result:
     return Result(c["id"], c["section"], c["quote"], c["kind"], article, measured, UNTESTABLE,
-                  f"not testable here: {why}", "", value, c.get("article", float("nan")), unit)
+                  f"not testable here: {why}", "", value, c.get("article", float("nan")), unit, compared)
+
+
+def step_name(app: str, parent: str, variant: str) -> str:
+    """A comparison of two variants of one app: "node/bloated → node/multistage"."""
+    return f"{app}/{parent} → {app}/{variant}"
+
+
+def _by_app(pairs) -> str:
+    """(app, variant) pairs as "go: bloated, scratch; node: bloated"."""
+    apps: dict[str, list[str]] = {}
+    for app, variant in pairs:
+        apps.setdefault(app, []).append(variant)
+    return "; ".join(f"{a}: {', '.join(vs)}" for a, vs in apps.items())
 
 
 def _pct(x: float) -> str:
@@ -93,25 +123,37 @@ def _pct(x: float) -> str:
 _APT_UPDATE_ONLY = re.compile(r"apt-get\s+(-\S+\s+)*update\b", re.I)
 
 
-def apt_lists_bytes(run: RunData, summary: pd.DataFrame) -> tuple[float, list[str]]:
-    rows = summary[(summary["metric"] == "layer_bytes")]
+def apt_update_layers(summary: pd.DataFrame) -> list[tuple[str, str, str, float]]:
+    """(app, variant, layer, median bytes) of each layer that only runs `apt-get update`."""
     hits = []
-    for r in rows.itertuples(index=False):
+    for r in summary[(summary["metric"] == "layer_bytes")].itertuples(index=False):
         instr = r.detail.split(":", 1)[-1]
         if _APT_UPDATE_ONLY.search(instr) and not re.search(r"install|&&|;", instr):
             hits.append((r.app, r.variant, r.detail, r.median))
+    return hits
+
+
+def apt_lists_bytes(run: RunData, summary: pd.DataFrame) -> tuple[float, list[str]]:
+    hits = apt_update_layers(summary)
     if not hits:
         return np.nan, []
     return float(np.median([h[3] for h in hits])), [f"{a}/{v} `{d}` {fmt.size(m)}" for a, v, d, m in hits]
 
 
-def pull_estimate(v: pd.DataFrame, summary: pd.DataFrame, profile: str, size: float):
-    """Measured pull seconds at `profile` against on-disk size, fitted and read at `size`."""
+def pulled(v: pd.DataFrame, summary: pd.DataFrame, profile: str) -> list[tuple]:
+    """(app, variant, on-disk bytes, median pull seconds, compressed bytes) of each variant
+    pulled at `profile` whose size is known."""
     pts = []
     for r in v.itertuples(index=False):
         s = stats.median_of(summary, r.app, r.variant, "pull", "pull_seconds", profile)
         if s is not None and not fmt.missing(r.disk_bytes):
-            pts.append((float(r.disk_bytes), float(s["median"]), float(r.compressed_bytes)))
+            pts.append((r.app, r.variant, float(r.disk_bytes), float(s["median"]), float(r.compressed_bytes)))
+    return pts
+
+
+def pull_estimate(v: pd.DataFrame, summary: pd.DataFrame, profile: str, size: float):
+    """Measured pull seconds at `profile` against on-disk size, fitted and read at `size`."""
+    pts = [p[2:] for p in pulled(v, summary, profile)]
     if not pts:
         return np.nan, 0, False, np.nan
     x = np.array([p[0] for p in pts])
@@ -157,198 +199,264 @@ def steps(run: RunData, v: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["app", "variant", "parent", "techniques", "adds", "saved_bytes", "reduction"])
 
 
+@dataclass(frozen=True, eq=False)
+class Context:
+    """What every evaluator reads, computed once per evaluation (not once per claim)."""
+    run: RunData
+    summary: pd.DataFrame
+    claims: dict
+    tol: float  # relative tolerance (sizes, times)
+    tol_pp: float  # percentage points (reductions)
+    noise_pp: float  # a verdict this close to its tolerance (in percentage points) is inconclusive
+    min_cases: int  # a claim about most apps needs this many apps
+    variants: pd.DataFrame  # tables.variants
+    before_after: pd.DataFrame  # tables.before_after
+    bases: pd.DataFrame  # tables.bases, indexed by ref
+    steps: pd.DataFrame  # steps(): each working variant against its working parent
+
+
+def context(run: RunData, summary: pd.DataFrame, claims: dict) -> Context:
+    rules = claims["rules"]
+    v = tables.variants(run, summary)
+    return Context(run, summary, claims, rules["relative_tolerance"], rules["points_tolerance"],
+                   rules["noise_points"], rules["min_cases"], v,
+                   tables.before_after(run, summary, claims),
+                   tables.bases(run, summary, claims).set_index("ref"), steps(run, v))
+
+
+def _judged(c: dict, art: str, shown: str, ver: Verdict, note: str, value: float, article_value: float,
+            unit: str, compared: str) -> Result:
+    return Result(c["id"], c["section"], c["quote"], c["kind"], art, shown, ver.status, ver.text, note,
+                  value, article_value, unit, compared)
+
+
+def _too_few(ctx: Context, apps: int) -> Verdict | None:
+    if apps < ctx.min_cases:
+        return Verdict(INCONCLUSIVE, f"inconclusive: judged on {apps} app{'s' if apps != 1 else ''} only; "
+                                     f"a claim about most apps needs at least {ctx.min_cases}")
+    return None
+
+
+def _majority(c: dict, ctx: Context, art: str, shown: str, hits: pd.Series, text: tuple[str, str], note: str,
+              compared: str) -> Result:
+    """A claim about most apps: holds when more than half of `hits` (one per app) are true;
+    inconclusive on too few apps or on a tie (within noise of half)."""
+    holds = hits.sum() * 2 > len(hits)
+    ver = _too_few(ctx, len(hits))
+    if ver is None and abs(hits.mean() - 0.5) * 100 <= ctx.noise_pp:
+        ver = Verdict(INCONCLUSIVE, f"inconclusive: a tie, {int(hits.sum())} of {len(hits)} apps")
+    ver = ver or Verdict(HOLDS if holds else OFF, text[0] if holds else text[1])
+    return _judged(c, art, shown, ver, note, float(hits.mean()), 1.0, "ratio", compared)
+
+
+def eval_untestable(c: dict, ctx: Context) -> Result:
+    return _untestable(c, c["why"], fmt.size(c.get("article")) if "article" in c else "–")
+
+
+def _scenario_row(c: dict, ctx: Context):
+    """The before/after row of the run's app for the claim's scenario, or None."""
+    apps = apps_for(c["scenario"], ctx.run.apps, ctx.claims)
+    if not apps:
+        return None
+    return apps[0], ctx.before_after[ctx.before_after["app"] == apps[0]].iloc[0]
+
+
+def _scenario_claim(c: dict, ctx: Context, art: str, measure) -> Result:
+    """app_size and reduction: `measure(app, row)` gives (value, shown, unit, verdict, notes,
+    compared)."""
+    sc = ctx.claims["scenarios"][c["scenario"]]
+    found = _scenario_row(c, ctx)
+    if found is None:
+        return _untestable(c, f"no app for the article's {sc['label']} was built in this run", art)
+    app, row = found
+    val, shown, unit, judge, notes, compared = measure(app, row)
+    if sc.get("untestable"):
+        return _untestable(c, sc["untestable"], art, shown, val, unit, compared)
+    if fmt.missing(val):
+        if fmt.missing(row["before_bytes"]) and not (c["kind"] == "app_size" and c["which"] == "after"):
+            why = f"{app} has no measured bloated variant"
+        elif row["after_pending"]:
+            why = f"no variant of {app} smaller than bloated has been measured in this run yet"
+        else:
+            why = f"no variant of {app} other than bloated passed its smoke check"
+        return _untestable(c, why, art)
+    if row["standin"]:
+        notes.append(STANDIN_NOTE)
+    if row["smaller_but_failed"]:
+        notes.append(f"smaller but failed smoke, so not counted: {row['smaller_but_failed']}")
+    return _judged(c, art, shown, judge(val), "; ".join(notes), float(val), float(c["article"]), unit, compared)
+
+
+def eval_app_size(c: dict, ctx: Context) -> Result:
+    which = c["which"]
+
+    def measure(app, row):
+        val = row[f"{which}_bytes"]
+        shown = fmt.spread(val, row[f"{which}_q1"], row[f"{which}_q3"], "B")
+        if not fmt.missing(val):
+            shown += f" ({app}/{row[f'{which}_variant']}; compressed {fmt.size(row[f'{which}_compressed_bytes'])})"
+        variant = row[f"{which}_variant"]
+        compared = f"{app}/{variant}" if isinstance(variant, str) else ""
+        return val, shown, "B", lambda x: relative(x, c["article"], ctx.tol, ctx.noise_pp / 100), [ON_DISK_NOTE], compared
+
+    return _scenario_claim(c, ctx, fmt.size(c["article"]), measure)
+
+
+def eval_reduction(c: dict, ctx: Context) -> Result:
+    def measure(app, row):
+        val = row["reduction"] * 100 if not fmt.missing(row["reduction"]) else np.nan
+        shown = _pct(val)
+        if not fmt.missing(val):
+            shown += f" ({app}: {row['before_variant']} → {row['after_variant']})"
+        compared = (step_name(app, row["before_variant"], row["after_variant"])
+                    if isinstance(row["before_variant"], str) and isinstance(row["after_variant"], str) else "")
+        return val, shown, "%", lambda x: points(x, c["article"], ctx.tol_pp, ctx.noise_pp), [], compared
+
+    return _scenario_claim(c, ctx, _pct(c["article"]), measure)
+
+
+def eval_base_size(c: dict, ctx: Context) -> Result:
+    ref, art, bases = c["ref"], fmt.size(c["article"]), ctx.bases
+    if ref not in bases.index or not bases.loc[ref, "measured"]:
+        why = bases.loc[ref, "reason"] if ref in bases.index else "this run did not use or measure it"
+        return _untestable(c, f"{ref}: {why}", art)
+    b = bases.loc[ref]
+    shown = f"{fmt.size(b['disk_bytes'])} (compressed {fmt.size(b['compressed_bytes'])})"
+    ver = relative(b["disk_bytes"], c["article"], ctx.tol, ctx.noise_pp / 100)
+    if b["standin"]:
+        return _untestable(
+            c, f"only a local stand-in for {ref} was measured; the stand-in is "
+               f"{fmt.size(b['disk_bytes'])}, {ver.deviation * 100:+.0f}% against the article",
+            art, shown + " stand-in", float(b["disk_bytes"]), "B", f"{ref} (stand-in)")
+    return _judged(c, art, shown, ver, ON_DISK_NOTE, float(b["disk_bytes"]), float(c["article"]), "B", ref)
+
+
+def _pull_notes(c: dict, ctx: Context, ratio: float, extrapolated: bool) -> list[str]:
+    bw = bandwidth_bps(c["profile"], ctx.run.samples)
+    notes = []
+    if bw:
+        notes.append(f"the article's arithmetic counts on-disk bytes: {fmt.size(c['size'])} × 8 / "
+                     f"{bw / 1e6:g} Mbit/s = {c['size'] * 8 / bw:.0f} s")
+        if not fmt.missing(ratio):
+            notes.append(f"a pull moves compressed bytes (median {ratio:.0%} of on-disk here: "
+                         f"{c['size'] * ratio * 8 / bw:.0f} s on the wire), then decompresses and extracts")
+    if extrapolated:
+        notes.append("extrapolated beyond the measured image sizes")
+    return notes
+
+
+def eval_pull_time(c: dict, ctx: Context) -> Result:
+    art = fmt.seconds(c["article"])
+    est, n, extrapolated, ratio = pull_estimate(ctx.variants, ctx.summary, c["profile"], c["size"])
+    if n == 0:
+        return _untestable(c, f"no pulls were measured at profile {c['profile']}", art)
+    if fmt.missing(est):
+        return _untestable(
+            c, f"the {n} images pulled at {c['profile']} are too few or too alike in size to read a "
+               f"pull time at {fmt.size(c['size'])} (a fit needs {FIT_MIN_IMAGES} sizes spread "
+               f"{FIT_SPREAD:g}-fold, read at most {FIT_REACH:g}-fold beyond them)", art)
+    how = f"linear fit of measured pulls at {c['profile']} over {n} images, by on-disk size"
+    compared = _by_app((p[0], p[1]) for p in pulled(ctx.variants, ctx.summary, c["profile"]))
+    return _judged(c, art, f"{fmt.seconds(est)} ({how})", relative(est, c["article"], ctx.tol, ctx.noise_pp / 100),
+                   "; ".join(_pull_notes(c, ctx, ratio, extrapolated)), est, float(c["article"]), "s", compared)
+
+
+def eval_range(c: dict, ctx: Context) -> Result:
+    art = f"{fmt.size(c['low'])}–{fmt.size(c['high'])}"
+    if c["measure"] != "apt_lists":
+        return _untestable(c, f"bench has no measurement named {c['measure']!r}", art)
+    val, where = apt_lists_bytes(ctx.run, ctx.summary)
+    if fmt.missing(val):
+        return _untestable(c, "no variant has a layer that only runs `apt-get update`, "
+                              "so the lists' size was not isolated", art)
+    return _judged(c, art, fmt.size(val), within_range(val, c["low"], c["high"], ctx.tol, ctx.noise_pp / 100),
+                   "size of update-only layers: " + "; ".join(where), val, float(c["high"]), "B",
+                   _by_app(dict.fromkeys(h[:2] for h in apt_update_layers(ctx.summary))))
+
+
+def eval_technique_reduction(c: dict, ctx: Context) -> Result:
+    art, st = _pct(c["article"]), ctx.steps
+    t = st[st["adds"].str.split("+").map(lambda ts: c["technique"] in ts)]
+    if t.empty:
+        return _untestable(c, f"no working variant uses {c['technique']} against a measured parent", art)
+    val = float(t["reduction"].median() * 100)
+    shown = f"{val:.0f}% (median of {len(t)}: " + ", ".join(
+        f"{r.app}/{r.variant} {r.reduction:.0%}" for r in t.itertuples()) + ")"
+    ver = _too_few(ctx, t["app"].nunique()) or points(val, c["article"], ctx.tol_pp, ctx.noise_pp)
+    return _judged(c, art, shown, ver,
+                   f"each step that adds {c['technique']}, against its parent (so the technique on "
+                   "its own), on-disk bytes; variants that failed smoke left out", val, float(c["article"]), "%",
+                   ", ".join(step_name(r.app, r.parent, r.variant) for r in t.itertuples()))
+
+
+def eval_largest_technique(c: dict, ctx: Context) -> Result:
+    wanted = [c["technique"]] if isinstance(c["technique"], str) else list(c["technique"])
+    art, st = " or ".join(wanted), ctx.steps
+    if st.empty:
+        return _untestable(c, "no working variant has a measured parent", art)
+    best = st.loc[st.groupby("app")["saved_bytes"].idxmax()]
+    uses = best["adds"].str.split("+").map(lambda ts: any(t in ts for t in wanted))
+    shown = "; ".join(f"{r.app}: {r.parent} → {r.variant} (adds {r.adds.replace('+', ', ') or 'nothing'}) "
+                      f"saves {fmt.size(r.saved_bytes)}" for r in best.itertuples())
+    n, k = len(best), int(uses.sum())
+    return _majority(c, ctx, art, shown, uses,
+                     (f"holds: the biggest step uses {art} in {k} of {n} apps",
+                      f"does not hold: the biggest step uses {art} in {k} of {n} apps"),
+                     "the largest single step (variant against its parent) per app, credited with "
+                     "the techniques it adds; a step that adds two is credited to both",
+                     ", ".join(step_name(r.app, r.parent, r.variant) for r in best.itertuples()))
+
+
+def eval_routine_under(c: dict, ctx: Context) -> Result:
+    art, ba = f"≥ {fmt.size(c['over'])} → < {fmt.size(c['under'])}", ctx.before_after
+    big = ba[(ba["before_bytes"] >= c["over"]) & ba["after_bytes"].notna()]
+    if big.empty:
+        why = (f"no app's bloated image reached {fmt.size(c['over'])}"
+               if not (ba["before_bytes"] >= c["over"]).any()
+               else f"no app whose bloated image reached {fmt.size(c['over'])} has a measured after yet")
+        return _untestable(c, why, art)
+    under = big["after_bytes"] < c["under"]
+    shown = f"{int(under.sum())} of {len(big)} apps: " + ", ".join(
+        f"{r.app} {fmt.size(r.before_bytes)} → {fmt.size(r.after_bytes)}" for r in big.itertuples())
+    k, n = int(under.sum()), len(big)
+    return _majority(c, ctx, art, shown, under,
+                     (f"holds: under it in {k} of {n} apps",
+                      f"does not hold: under it in {'only ' if under.any() else ''}{k} of {n} apps"),
+                     "\"routine\" read as: most apps whose before is over the mark",
+                     ", ".join(step_name(r.app, r.before_variant, r.after_variant) for r in big.itertuples()))
+
+
+Evaluator = Callable[[dict, Context], Result]
+
+# One evaluator per claim kind (claims.toml's `kind`).
+EVALUATORS: dict[str, Evaluator] = {
+    "untestable": eval_untestable,
+    "app_size": eval_app_size,
+    "reduction": eval_reduction,
+    "base_size": eval_base_size,
+    "pull_time": eval_pull_time,
+    "range": eval_range,
+    "technique_reduction": eval_technique_reduction,
+    "largest_technique": eval_largest_technique,
+    "routine_under": eval_routine_under,
+}
+
+
+def _with_own_note(r: Result, c: dict) -> Result:
+    """A claim may carry its own reading note (claims.toml `note`): how the article's figure
+    was made, when that differs from what the measurement isolates."""
+    if not c.get("note") or r.verdict == UNTESTABLE:
+        return r
+    return replace(r, note=f"{r.note}; {c['note']}" if r.note else c["note"])
+
+
 def evaluate(run: RunData, summary: pd.DataFrame | None = None, claims: dict | None = None) -> pd.DataFrame:
     claims = claims or load_claims_file()
     summary = summary if summary is not None else stats.summarize(run.samples)
-    rules = claims["rules"]
-    tol, tol_pp = rules["relative_tolerance"], rules["points_tolerance"]
-    v = tables.variants(run, summary)
-    ba = tables.before_after(run, summary, claims)
-    bases = tables.bases(run, summary, claims).set_index("ref")
-    results: list[Result] = []
-
-    for c in claims["claims"]:
-        kind = c["kind"]
-        if kind == "untestable":
-            results.append(_untestable(c, c["why"], fmt.size(c.get("article")) if "article" in c else "–"))
-            continue
-
-        if kind in ("app_size", "reduction"):
-            sc = claims["scenarios"][c["scenario"]]
-            is_size = kind == "app_size"
-            art = fmt.size(c["article"]) if is_size else _pct(c["article"])
-            apps = apps_for(c["scenario"], run.apps, claims)
-            if not apps:
-                results.append(_untestable(c, f"no app for the article's {sc['label']} was built in this run", art))
-                continue
-            row = ba[ba["app"] == apps[0]].iloc[0]
-            if is_size:
-                which = c["which"]
-                val = row[f"{which}_bytes"]
-                shown = fmt.spread(val, row[f"{which}_q1"], row[f"{which}_q3"], "B")
-                if not fmt.missing(val):
-                    shown += f" ({apps[0]}/{row[f'{which}_variant']}; compressed {fmt.size(row[f'{which}_compressed_bytes'])})"
-                unit = "B"
-            else:
-                val = row["reduction"] * 100 if not fmt.missing(row["reduction"]) else np.nan
-                shown = _pct(val)
-                if not fmt.missing(val):
-                    shown += f" ({apps[0]}: {row['before_variant']} → {row['after_variant']})"
-                unit = "%"
-            if sc.get("untestable"):
-                results.append(_untestable(c, sc["untestable"], art, shown, val, unit))
-                continue
-            if fmt.missing(val):
-                if fmt.missing(row["before_bytes"]) and not (is_size and c["which"] == "after"):
-                    why = f"{apps[0]} has no measured bloated variant"
-                elif row["after_pending"]:
-                    why = f"no variant of {apps[0]} smaller than bloated has been measured in this run yet"
-                else:
-                    why = f"no variant of {apps[0]} other than bloated passed its smoke check"
-                results.append(_untestable(c, why, art))
-                continue
-            ver = relative(val, c["article"], tol) if is_size else points(val, c["article"], tol_pp)
-            notes = [ON_DISK_NOTE] if is_size else []
-            if row["standin"]:
-                notes.append(STANDIN_NOTE)
-            if row["smaller_but_failed"]:
-                notes.append(f"smaller but failed smoke, so not counted: {row['smaller_but_failed']}")
-            results.append(Result(c["id"], c["section"], c["quote"], kind, art, shown, ver.status, ver.text,
-                                  "; ".join(notes), float(val), float(c["article"]), unit))
-            continue
-
-        if kind == "base_size":
-            ref, art = c["ref"], fmt.size(c["article"])
-            if ref not in bases.index or not bases.loc[ref, "measured"]:
-                why = bases.loc[ref, "reason"] if ref in bases.index else "this run did not use or measure it"
-                results.append(_untestable(c, f"{ref}: {why}", art))
-                continue
-            b = bases.loc[ref]
-            shown = f"{fmt.size(b['disk_bytes'])} (compressed {fmt.size(b['compressed_bytes'])})"
-            if b["standin"]:
-                ver = relative(b["disk_bytes"], c["article"], tol)
-                results.append(_untestable(
-                    c, f"only a local stand-in for {ref} was measured; the stand-in is "
-                       f"{fmt.size(b['disk_bytes'])}, {ver.deviation * 100:+.0f}% against the article",
-                    art, shown + " stand-in", float(b["disk_bytes"]), "B"))
-                continue
-            ver = relative(b["disk_bytes"], c["article"], tol)
-            results.append(Result(c["id"], c["section"], c["quote"], kind, art, shown, ver.status, ver.text,
-                                  ON_DISK_NOTE, float(b["disk_bytes"]), float(c["article"]), "B"))
-            continue
-
-        if kind == "pull_time":
-            art = fmt.seconds(c["article"])
-            est, n, extrapolated, ratio = pull_estimate(v, summary, c["profile"], c["size"])
-            if n == 0:
-                results.append(_untestable(c, f"no pulls were measured at profile {c['profile']}", art))
-                continue
-            if fmt.missing(est):
-                results.append(_untestable(
-                    c, f"the {n} images pulled at {c['profile']} are too few or too alike in size to read a "
-                       f"pull time at {fmt.size(c['size'])} (a fit needs {FIT_MIN_IMAGES} sizes spread "
-                       f"{FIT_SPREAD:g}-fold, read at most {FIT_REACH:g}-fold beyond them)", art))
-                continue
-            bw = bandwidth_bps(c["profile"], run.samples)
-            notes = []
-            if bw:
-                notes.append(f"the article's arithmetic counts on-disk bytes: {fmt.size(c['size'])} × 8 / "
-                             f"{bw / 1e6:g} Mbit/s = {c['size'] * 8 / bw:.0f} s")
-                if not fmt.missing(ratio):
-                    notes.append(f"a pull moves compressed bytes (median {ratio:.0%} of on-disk here: "
-                                 f"{c['size'] * ratio * 8 / bw:.0f} s on the wire), then decompresses and extracts")
-            if extrapolated:
-                notes.append("extrapolated beyond the measured image sizes")
-            how = f"linear fit of measured pulls at {c['profile']} over {n} images, by on-disk size"
-            shown = f"{fmt.seconds(est)} ({how})"
-            ver = relative(est, c["article"], tol)
-            results.append(Result(c["id"], c["section"], c["quote"], kind, art, shown, ver.status, ver.text,
-                                  "; ".join(notes), est, float(c["article"]), "s"))
-            continue
-
-        if kind == "range":
-            art = f"{fmt.size(c['low'])}–{fmt.size(c['high'])}"
-            if c["measure"] != "apt_lists":
-                results.append(_untestable(c, f"bench has no measurement named {c['measure']!r}", art))
-                continue
-            val, where = apt_lists_bytes(run, summary)
-            if fmt.missing(val):
-                results.append(_untestable(c, "no variant has a layer that only runs `apt-get update`, "
-                                              "so the lists' size was not isolated", art))
-                continue
-            ver = within_range(val, c["low"], c["high"], tol)
-            results.append(Result(c["id"], c["section"], c["quote"], kind, art, fmt.size(val), ver.status,
-                                  ver.text, "size of update-only layers: " + "; ".join(where), val,
-                                  float(c["high"]), "B"))
-            continue
-
-        st = steps(run, v)
-        if kind == "technique_reduction":
-            art = _pct(c["article"])
-            t = st[st["adds"].str.split("+").map(lambda ts: c["technique"] in ts)]
-            if t.empty:
-                results.append(_untestable(c, f"no working variant uses {c['technique']} against a measured parent", art))
-                continue
-            val = float(t["reduction"].median() * 100)
-            ver = points(val, c["article"], tol_pp)
-            shown = f"{val:.0f}% (median of {len(t)}: " + ", ".join(
-                f"{r.app}/{r.variant} {r.reduction:.0%}" for r in t.itertuples()) + ")"
-            results.append(Result(c["id"], c["section"], c["quote"], kind, art, shown, ver.status, ver.text,
-                                  f"each step that adds {c['technique']}, against its parent (so the technique on "
-                                  "its own), on-disk bytes; variants that failed smoke left out",
-                                  val, float(c["article"]), "%"))
-            continue
-
-        if kind == "largest_technique":
-            wanted = [c["technique"]] if isinstance(c["technique"], str) else list(c["technique"])
-            art = " or ".join(wanted)
-            if st.empty:
-                results.append(_untestable(c, "no working variant has a measured parent", art))
-                continue
-            best = st.loc[st.groupby("app")["saved_bytes"].idxmax()]
-            uses = best["adds"].str.split("+").map(lambda ts: any(t in ts for t in wanted))
-            shown = "; ".join(f"{r.app}: {r.parent} → {r.variant} (adds {r.adds.replace('+', ', ') or 'nothing'}) "
-                              f"saves {fmt.size(r.saved_bytes)}" for r in best.itertuples())
-            holds = uses.sum() * 2 > len(best)
-            results.append(Result(c["id"], c["section"], c["quote"], kind, art, shown,
-                                  HOLDS if holds else OFF,
-                                  f"{'holds' if holds else 'does not hold'}: the biggest step uses "
-                                  f"{art} in {int(uses.sum())} of {len(best)} apps",
-                                  "the largest single step (variant against its parent) per app, credited with "
-                                  "the techniques it adds; a step that adds two is credited to both",
-                                  float(uses.mean()), 1.0, "ratio"))
-            continue
-
-        if kind == "routine_under":
-            art = f"≥ {fmt.size(c['over'])} → < {fmt.size(c['under'])}"
-            big = ba[(ba["before_bytes"] >= c["over"]) & ba["after_bytes"].notna()]
-            if big.empty:
-                why = (f"no app's bloated image reached {fmt.size(c['over'])}"
-                       if not (ba["before_bytes"] >= c["over"]).any()
-                       else f"no app whose bloated image reached {fmt.size(c['over'])} has a measured after yet")
-                results.append(_untestable(c, why, art))
-                continue
-            under = big["after_bytes"] < c["under"]
-            shown = f"{int(under.sum())} of {len(big)} apps: " + ", ".join(
-                f"{r.app} {fmt.size(r.before_bytes)} → {fmt.size(r.after_bytes)}" for r in big.itertuples())
-            holds = under.sum() * 2 > len(big)
-            results.append(Result(c["id"], c["section"], c["quote"], kind, art, shown,
-                                  HOLDS if holds else OFF,
-                                  f"holds: under it in {int(under.sum())} of {len(big)} apps" if holds else
-                                  f"does not hold: under it in {'only ' if under.any() else ''}{int(under.sum())} "
-                                  f"of {len(big)} apps",
-                                  "\"routine\" read as: most apps whose before is over the mark", float(under.mean()),
-                                  1.0, "ratio"))
-            continue
-
-    # A claim may carry its own reading note (claims.toml `note`): how the article's figure
-    # was made, when that differs from what the measurement isolates.
-    own = {c["id"]: c["note"] for c in claims["claims"] if c.get("note")}
-    for r in results:
-        if r.id in own and r.verdict != UNTESTABLE:
-            r.note = f"{r.note}; {own[r.id]}" if r.note else own[r.id]
+    ctx = context(run, summary, claims)
+    results = [_with_own_note(EVALUATORS[c["kind"]](c, ctx), c) for c in claims["claims"]]
     return pd.DataFrame([asdict(r) for r in results])
 
 
 def summary_counts(evaluated: pd.DataFrame) -> dict[str, int]:
-    return {k: int((evaluated["verdict"] == k).sum()) for k in (HOLDS, OFF, UNTESTABLE)}
+    return {k: int((evaluated["verdict"] == k).sum()) for k in (HOLDS, OFF, INCONCLUSIVE, UNTESTABLE)}

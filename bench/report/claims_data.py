@@ -58,6 +58,8 @@ def _load(path: str) -> dict:
         "rules": {
             "relative_tolerance": float(rules.get("relative_tolerance", 0.25)),
             "points_tolerance": float(rules.get("points_tolerance", 5.0)),
+            "noise_points": float(rules.get("noise_points", 0.0)),
+            "min_cases": int(rules.get("min_cases", 1)),
             "text": rules.get("text", ""),
         },
         "scenarios": scenarios,
