@@ -44,6 +44,13 @@ def make_plan(pairs: list[tuple[App, Variant]], settings: Settings) -> Plan:
     return Plan(settings=settings, cells=tuple(Cell(a, v) for a, v in pairs))
 
 
+def rotated(items: list, k: int) -> list:
+    """`items` rotated left by k: repetition k of a scenario or pull-profile sequence, so
+    that none always runs first (a first build or pull warms caches for what follows)."""
+    k = k % len(items) if items else 0
+    return list(items[k:]) + list(items[:k])
+
+
 @dataclass(frozen=True)
 class Selection:
     """The cells one invocation measures, and the finished ones it sets aside first."""

@@ -53,6 +53,9 @@ class Sample:
     repetition: int = 0
     profile: str = ""  # bandwidth profile of a pull: loopback | 1gbit | 150mbit
     detail: str = ""  # layer "3: RUN npm ci", step name, package ecosystem, lint rule
+    # A warmup repetition: kept, so nothing measured is thrown away, but never summarised
+    # (the first cold build and the first start are the slowest: the machine's caches).
+    warmup: bool = False
 
     def __post_init__(self):
         if self.unit not in UNITS:
@@ -65,6 +68,7 @@ SAMPLE_FIELDS = [f.name for f in fields(Sample)]
 # Columns the store adds to every row from the cell it belongs to.
 CELL_COLUMNS = ["run_id", "techniques", "bases", "bases_resolved", "standin"]
 COLUMNS = ["run_id", *SAMPLE_FIELDS, "techniques", "bases", "bases_resolved", "standin"]
+BOOL_COLUMNS = ["standin", "warmup"]
 
 
 @dataclass

@@ -64,11 +64,15 @@ def test_every_repetition_builds_each_scenario_and_edits_with_new_lines(cell, tm
     assert not {t for s, t, _ in again.seen if s == "edit"} & set(edits)  # a new attempt, new lines
 
 
-def test_warmup_builds_run_first_and_yield_no_samples(cell):
+def test_each_scenario_has_its_warmups_first_kept_and_flagged(cell):
     fake = FakeBuild()
     out = measure_builds(Builder(None, "R", build=fake), cell, _settings(repeat=1, warmup=2), cell.app.context, [])
-    assert [s for s, _, _ in fake.seen][:2] == ["warmup", "warmup"]
-    assert {s.scenario for s in out.samples} == {"cold", "warm", "edit"}
+    assert sorted(s for s, _, _ in fake.seen[:6]) == ["cold", "cold", "edit", "edit", "warm", "warm"]
+    walls = [s for s in out.samples if s.metric == "build_wall_seconds"]
+    assert [s.warmup for s in walls] == [True] * 6 + [False] * 3
+    assert {s.scenario for s in walls if not s.warmup} == {"cold", "warm", "edit"}
+    edits = [t for s, t, _ in fake.seen if s == "edit"]
+    assert len(set(edits)) == 3  # a warmup edit is an edit no later build can find in cache
 
 
 def test_a_network_flake_is_retried_once_after_a_pause_and_noted(cell):

@@ -89,6 +89,12 @@ class FakeThrottle:
     def close(self):
         self.closed = True
 
+    def reset_stats(self):
+        from bench.engine.throttle import ThrottleStats
+
+        # a pull through this throttle: its bytes flowed for 1.5 s
+        self.stats = ThrottleStats(first_down=10.0, last_down=11.5)
+
 
 @pytest.fixture
 def world():
@@ -140,6 +146,22 @@ def test_push_then_cold_pulls_per_profile_and_repetition(world):
     model = {s.profile: s.value for s in by(samples, "pull_model_seconds")}
     assert model == {"1gbit": pytest.approx(8_000_000 * 8 / 1e9), "150mbit": pytest.approx(8_000_000 * 8 / 150e6)}
     assert all(s.app == "go" and s.variant == "scratch" for s in samples)
+    wire = by(samples, "pull_wire_seconds")
+    assert sorted((s.profile, s.repetition, s.value) for s in wire) == [
+        ("150mbit", 0, 1.5), ("150mbit", 1, 1.5), ("1gbit", 0, 1.5), ("1gbit", 1, 1.5)]
+
+
+def test_pull_profiles_rotate_and_warmups_come_first_flagged(world):
+    log, ex, factory = world
+    reg, cold = FakeRegistry(log=log), FakeCold(log)
+    samples = push_and_pull(IMAGE, app="go", variant="scratch", registry=reg, cold_engine=cold,
+                            repetitions=2, warmup=1, executor=ex, throttle_factory=factory)
+    pulls = by(samples, "pull_seconds")
+    firsts = [pulls[i].profile for i in (0, 3, 6)]
+    assert firsts == ["loopback", "1gbit", "150mbit"]  # no profile always pulls first
+    assert [s.warmup for s in pulls] == [True] * 3 + [False] * 6
+    assert [s.warmup for s in by(samples, "push_seconds")] == [True, False, False]
+    assert not by(samples, "compressed_bytes")[0].warmup  # a size is a size
 
 
 def test_every_pull_is_cold_and_every_push_is_a_first_push(world):

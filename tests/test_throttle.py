@@ -199,6 +199,21 @@ def test_proxy_carries_every_byte_intact_and_counts_them(bulk):
     assert t.up is None  # upstream not shaped by default
 
 
+def test_the_wire_span_covers_the_bytes_sent_and_resets_between_pulls(bulk):
+    import time
+
+    with Throttle(("127.0.0.1", bulk.port), 400e6) as t:
+        assert t.stats.wire_seconds is None  # nothing has flowed yet
+        before = time.monotonic()
+        fetch(t.address, 2_000_000)
+        after = time.monotonic()
+        span = t.stats.wire_seconds
+        assert span is not None and 0 <= span <= after - before
+        assert before <= t.stats.first_down <= t.stats.last_down <= after
+        t.reset_stats()
+        assert t.stats.wire_seconds is None and t.stats.bytes_down == 0
+
+
 def test_proxy_shapes_the_total_of_parallel_connections(bulk):
     """Docker pulls layers in parallel; the limit is for the sum, like a shared link."""
     clock = VirtualClock()

@@ -109,6 +109,16 @@ class ThrottleStats:
     connections: int = 0
     bytes_down: int = 0  # upstream (registry) -> client
     bytes_up: int = 0  # client -> upstream
+    # Monotonic times of the first and last byte sent to the client: the span a pull spent
+    # on the wire (the rest of a pull is the engine's: manifests, decompression, extraction).
+    first_down: float | None = None
+    last_down: float | None = None
+
+    @property
+    def wire_seconds(self) -> float | None:
+        if self.first_down is None or self.last_down is None:
+            return None
+        return self.last_down - self.first_down
 
 
 class Throttle:
@@ -203,6 +213,10 @@ class Throttle:
             except OSError:
                 pass
 
+    def reset_stats(self) -> None:
+        with self._stats_lock:
+            self.stats = ThrottleStats()
+
     def __enter__(self) -> "Throttle":
         return self.start()
 
@@ -266,6 +280,11 @@ class Throttle:
                     break
                 with self._stats_lock:
                     setattr(self.stats, counter, getattr(self.stats, counter) + len(data))
+                    if counter == "bytes_down":
+                        now = time.monotonic()
+                        if self.stats.first_down is None:
+                            self.stats.first_down = now
+                        self.stats.last_down = now
         finally:
             # Half-close: the peer sees EOF in this direction while the other pump carries
             # on until its own EOF. The second pump to finish closes both sockets.

@@ -11,13 +11,13 @@ import logging
 import re
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from bench.measure.build import BuildFailed, BuildResult, run_build
 from bench.measure.context import edited
-from bench.plan import Cell
+from bench.plan import Cell, rotated
 from bench.settings import Settings
 from bench.store import Sample
 
@@ -77,15 +77,14 @@ class Builder:
 
 
 def order(scenarios: tuple[str, ...], rep: int) -> list[str]:
-    """The scenarios of repetition `rep`, rotated by one each repetition, so that no
-    scenario always runs first (cold builds warm the machine's caches for what follows)."""
-    s = list(scenarios)
-    k = rep % len(s) if s else 0
-    return s[k:] + s[:k]
+    """The scenarios of repetition `rep`: cold, warm, edit rotated by one each repetition."""
+    return rotated(list(scenarios), rep)
 
 
 def measure_builds(builder: Builder, cell: Cell, settings: Settings, ctx: Path,
                    build_contexts: list[str]) -> BuildsOutcome:
+    """Warmup repetitions first (each scenario once per warmup, kept and flagged), then
+    the measured ones; scenarios rotate between repetitions."""
     app, v = cell.app, cell.variant
     samples: list[Sample] = []
     built: list[str] = []  # every image this cell's builds made, in order
@@ -97,15 +96,17 @@ def measure_builds(builder: Builder, cell: Cell, settings: Settings, ctx: Path,
             built.append(result.image_digest)
         return result
 
-    for w in range(settings.warmup):
-        keep(builder(cell, ctx, build_contexts, "warmup", w))
     edits = "edit" in settings.scenarios and app.edit is not None
-    for rep in range(settings.repeat):
-        for scenario in order(settings.scenarios, rep):
+    reps = [(w, True) for w in range(settings.warmup)] + [(r, False) for r in range(settings.repeat)]
+    for k, (rep, warmup) in enumerate(reps):
+        for scenario in order(settings.scenarios, k):
             if scenario != "edit":
-                samples += keep(builder(cell, ctx, build_contexts, scenario, rep)).samples(app.name, v.name)
+                got = list(keep(builder(cell, ctx, build_contexts, scenario, rep)).samples(app.name, v.name))
             elif edits:
-                samples += _edit_build(builder, cell, ctx, build_contexts, rep, attempt, keep)
+                got = _edit_build(builder, cell, ctx, build_contexts, rep, f"{attempt}{'w' if warmup else ''}", keep)
+            else:
+                continue
+            samples += [replace(s, warmup=True) for s in got] if warmup else got
     if edits:
         keep(builder(cell, ctx, build_contexts, "restore", 0))  # the tag names the unedited image again
     # Each --no-cache build and each edit makes a new image and moves the tag on; the

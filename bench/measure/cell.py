@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -155,10 +155,14 @@ def _build_and_check(cell, steps: Steps, settings: Settings, record: StoredCell,
 
 
 def _smoke(cell, steps: Steps, settings: Settings, record: StoredCell, samples: list, tag: str) -> bool:
-    for rep in range(settings.repeat):
-        steps.step(f"{cell.key}: smoke check {rep + 1}/{settings.repeat}")
+    """Warmup starts first (kept and flagged: the first start of an image is the slowest),
+    then the measured ones; any start that fails its contract fails the cell."""
+    reps = [(w, True) for w in range(settings.warmup)] + [(r, False) for r in range(settings.repeat)]
+    for rep, warmup in reps:
+        steps.step(f"{cell.key}: smoke check {'warmup ' if warmup else ''}{rep + 1}")
         res = steps.smoke(cell, tag, rep)
-        samples += smoke_samples(res, app=cell.app.name, variant=cell.variant.name, repetition=rep)
+        got = smoke_samples(res, app=cell.app.name, variant=cell.variant.name, repetition=rep)
+        samples += [replace(x, warmup=True) for x in got] if warmup else got
         if not res.ok:
             record.reason = f"smoke check failed: {res.reason}"
             return False

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import Callable, Mapping
 
 from bench.engine.docker import Docker, as_docker
 from bench.engine.executor import Executor
 from bench.engine.throttle import Throttle
 from bench.errors import UserError
+from bench.plan import rotated
 from bench.settings import BANDWIDTHS
 from bench.store import Sample
 
@@ -75,12 +77,15 @@ def push_and_pull(
     cold_engine,
     profiles: Mapping[str, float | None] | None = None,
     repetitions: int = 1,
+    warmup: int = 0,
     executor: Executor | Docker | None = None,
     throttle_factory: Callable[..., Throttle] = Throttle,
 ) -> list[Sample]:
     """Samples: push/push_seconds per repetition, image/compressed_bytes once,
-    pull/pull_seconds per profile and repetition, pull/pull_model_seconds per bandwidth
-    profile. `registry` is a started LocalRegistry, `cold_engine` a started ColdEngine."""
+    pull/pull_seconds per profile and repetition (and pull/pull_wire_seconds, the span
+    bytes flowed through a throttle), pull/pull_model_seconds per bandwidth profile.
+    Warmup repetitions come first and are flagged; the profiles' order rotates between
+    repetitions. `registry` is a started LocalRegistry, `cold_engine` a started ColdEngine."""
     docker = as_docker(executor)
     profiles = dict(BANDWIDTHS if profiles is None else profiles)
     if repetitions < 1:
@@ -93,44 +98,62 @@ def push_and_pull(
     own_tags = _repo_tags(docker, image)
     samples: list[Sample] = []
     made: list[str] = []
-    compressed: int | None = None
     reg_host, reg_port = registry.address.rsplit(":", 1)
     throttles: dict[str, Throttle] = {}
     try:
         for name, bw in profiles.items():
             if bw is not None:
                 throttles[name] = throttle_factory((reg_host, int(reg_port)), bw).start()
-
-        for rep in range(repetitions):
-            tag = f"r{rep}"
+        reps = [(w, True) for w in range(warmup)] + [(r, False) for r in range(repetitions)]
+        for k, (rep, warm) in enumerate(reps):
+            tag = f"{'w' if warm else 'r'}{rep}"
             ref = f"{registry.address}/{repo}:{tag}"
             made.append(ref)
             seconds, size = push_once(docker, image, registry, repo, tag)
-            samples.append(Sample(app, variant, "push", "push_seconds", seconds, "s", repetition=rep))
-            if compressed is None:
-                compressed = size
-                samples.append(Sample(app, variant, "image", "compressed_bytes", size, "B"))
-            elif size != compressed:
-                log.warning("%s: compressed size changed between pushes (%d then %d B)", image, compressed, size)
-
-            for name, bw in profiles.items():
-                host = throttles[name].address if bw is not None else registry.address
-                pull_ref = f"{host}/{repo}:{tag}"
-                cold_engine.wipe()
-                seconds = cold_engine.pull(pull_ref)
-                if not cold_engine.has_image(pull_ref):
-                    raise UserError(f"the cold engine reported pulling {pull_ref} but does not have it; see its dockerd.log")
-                samples.append(Sample(app, variant, "pull", "pull_seconds", seconds, "s", repetition=rep, profile=name))
-                if bw is not None and rep == 0:
-                    samples.append(
-                        Sample(app, variant, "pull", "pull_model_seconds", size * 8 / bw, "s", repetition=rep, profile=name)
-                    )
+            got = [Sample(app, variant, "push", "push_seconds", seconds, "s", repetition=rep)]
+            got += _compressed(samples, app, variant, image, size)
+            got += _pulls(cold_engine, registry, throttles, profiles, repo, tag, rep, rotated(list(profiles), k),
+                          app=app, variant=variant, size=size)
+            samples += [replace(x, warmup=True) if warm and x.scenario != "image" else x for x in got]
         cold_engine.wipe()
     finally:
         for t in throttles.values():
             t.close()
         untag(docker, image, made, own_tags)
     return samples
+
+
+def _compressed(samples: list[Sample], app: str, variant: str, image: str, size: int) -> list[Sample]:
+    """compressed_bytes once per image; a later push that moved another size is logged."""
+    before = [x.value for x in samples if x.metric == "compressed_bytes"]
+    if not before:
+        return [Sample(app, variant, "image", "compressed_bytes", size, "B")]
+    if size != before[0]:
+        log.warning("%s: compressed size changed between pushes (%d then %d B)", image, before[0], size)
+    return []
+
+
+def _pulls(cold_engine, registry, throttles: dict, profiles: Mapping[str, float | None], repo: str, tag: str,
+           rep: int, names: list[str], *, app: str, variant: str, size: int) -> list[Sample]:
+    """One cold pull per profile, in the given order, each into a wiped engine."""
+    out = []
+    for name in names:
+        bw = profiles[name]
+        throttle = throttles.get(name)
+        pull_ref = f"{throttle.address if throttle else registry.address}/{repo}:{tag}"
+        cold_engine.wipe()
+        if throttle:
+            throttle.reset_stats()
+        seconds = cold_engine.pull(pull_ref)
+        if not cold_engine.has_image(pull_ref):
+            raise UserError(f"the cold engine reported pulling {pull_ref} but does not have it; see its dockerd.log")
+        out.append(Sample(app, variant, "pull", "pull_seconds", seconds, "s", repetition=rep, profile=name))
+        if throttle and throttle.stats.wire_seconds is not None:
+            out.append(Sample(app, variant, "pull", "pull_wire_seconds", throttle.stats.wire_seconds, "s",
+                              repetition=rep, profile=name))
+        if bw is not None and rep == 0:
+            out.append(Sample(app, variant, "pull", "pull_model_seconds", size * 8 / bw, "s", repetition=rep, profile=name))
+    return out
 
 
 def untag(docker: Docker, image: str, refs: list[str], own_tags: list[str]) -> None:

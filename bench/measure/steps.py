@@ -89,6 +89,7 @@ def _push_pull(ex, registry, cold, settings: Settings, step):
         step(f"{cell.key}: push and cold pulls ({', '.join(p.name for p in settings.pull_profiles)})")
         return push_and_pull(tag, app=cell.app.name, variant=cell.variant.name, registry=registry,
                              cold_engine=cold, profiles=settings.bandwidths, repetitions=settings.repeat,
+                             warmup=settings.warmup,
                              executor=ex)
 
     return push_pull

@@ -125,7 +125,8 @@ def tidy(df: pd.DataFrame) -> pd.DataFrame:
         df[c] = df[c].astype(object).where(df[c].notna(), "").astype(str)
     df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
     df["repetition"] = pd.to_numeric(df["repetition"], errors="coerce").fillna(0).astype(int)
-    df["standin"] = df["standin"].map(_truthy).astype(bool)
+    for c in ("standin", "warmup"):
+        df[c] = df[c].map(_truthy).astype(bool)
     return df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
 
 

@@ -31,6 +31,8 @@ def summarize(samples: pd.DataFrame, keys: list[str] | None = None) -> pd.DataFr
     keys = list(keys or KEYS)
     cols = keys + ["unit", "n", "median", "q1", "q3", "iqr", "mean", "std", "cv", "min", "max",
                    "unstable"]
+    if "warmup" in samples:  # warmup repetitions are kept in the data, never summarised
+        samples = samples[~samples["warmup"].astype(bool)]
     if samples.empty:
         return pd.DataFrame(columns=cols)
     g = samples.groupby(keys, sort=False, dropna=False)["value"]
