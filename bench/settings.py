@@ -87,7 +87,7 @@ def pull_profiles(names) -> tuple[PullProfile, ...]:
 PROFILES: dict[str, Settings] = {
     # One of everything: a smoke test of the whole pipeline.
     "quick": Settings("quick", repeat=1, warmup=0, scenarios=SCENARIOS, pull_profiles=pull_profiles(["loopback"])),
-    "standard": Settings("standard", repeat=3, warmup=0, scenarios=SCENARIOS, pull_profiles=pull_profiles(BANDWIDTHS)),
+    "standard": Settings("standard", repeat=3, warmup=1, scenarios=SCENARIOS, pull_profiles=pull_profiles(BANDWIDTHS)),
     "full": Settings("full", repeat=5, warmup=1, scenarios=SCENARIOS, pull_profiles=pull_profiles(BANDWIDTHS)),
 }
 

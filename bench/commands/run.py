@@ -20,10 +20,11 @@ def add_arguments(p):
                    help="measure only these (repeatable, comma-separated)")
     p.add_argument("--apps", type=Path, help="a directory laid out like sample_apps/ (default: the bundled apps)")
     p.add_argument("--profile", choices=list(PROFILES), default=None,
-                   help="quick: 1 repetition, loopback pulls; standard (default): 3 repetitions, all bandwidth "
-                        "profiles; full: 5 + warmup")
+                   help="quick: 1 repetition, loopback pulls; standard (default): 1 warmup + 3 repetitions, all "
+                        "bandwidth profiles; full: 1 warmup + 5")
     p.add_argument("--repeat", type=int, help="repetitions per scenario (overrides the profile)")
-    p.add_argument("--warmup", type=int, help="unrecorded builds before measuring (overrides the profile)")
+    p.add_argument("--warmup", type=int, help="warmup repetitions of every scenario (builds, starts, push and pulls) before the measured "
+                        "ones: kept in the data, flagged, never summarised (overrides the profile)")
     p.add_argument("--scenarios", help=f"comma-separated subset of {','.join(SCENARIOS)}")
     p.add_argument("--pull-profiles", help=f"comma-separated subset of {','.join(BANDWIDTHS)}")
     p.add_argument("--no-push", action="store_true", help="skip the registry: no push, no cold pulls")
