@@ -380,14 +380,20 @@ class Run:
         return [k for k in self.planned if self.cells.get(k) is None or self.cells[k].status == "pending"]
 
     def conclude(self, results_dir: Path | None = None) -> bool:
-        """Complete when every planned cell is measured, failed or skipped; then it is the
-        newest complete run. Returns whether it is complete."""
+        """Complete when every planned cell is measured, failed or skipped, and at least one
+        was measured: then it is the newest complete run. A run whose every cell failed or
+        was skipped measured nothing: it is never complete and never `latest`."""
         missing = self.missing()
         if missing:
             self.metadata["missing_cells"] = missing
             self.save()
             return False
         self.metadata.pop("missing_cells", None)
+        if self.planned and not any(c.status == "ok" for c in self.cells.values()):
+            self.metadata["no_cell_measured"] = True
+            self.save()
+            return False
+        self.metadata.pop("no_cell_measured", None)
         self.finish(results_dir)
         return True
 

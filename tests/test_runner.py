@@ -378,3 +378,14 @@ def test_an_engine_on_another_host_gets_no_push_pull_and_every_cell_says_why(tmp
     assert not any(r["scenario"] in ("push", "pull") for r in run.rows)
     assert Endpoint("unix:///tmp/x.sock").local and Endpoint("tcp://127.0.0.1:2375").local
     assert not Endpoint("ssh://builder@ci-host").local
+
+
+def test_a_run_whose_every_cell_failed_is_not_complete_and_never_latest(tmp_path, engine, demo):
+    engine.on("docker", "buildx", "build", rc=1, stderr='{"vertexes":[{"digest":"x","name":"[1/1] RUN x","error":"boom"}]}')
+    plan = plan_of(demo)
+    run = new_run(tmp_path, plan)
+    runner(run, plan, engine, tmp_path).execute()
+    saved = Run.open(run.folder)
+    assert {c.status for c in saved.cells.values()} == {"failed"}
+    assert not saved.complete and saved.metadata["no_cell_measured"]
+    assert not (tmp_path / "results" / "latest").exists()

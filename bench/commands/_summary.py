@@ -59,7 +59,11 @@ def closing_lines(run) -> str:
     if missing:
         lines.append(f"incomplete: {len(missing)} cells not measured; continue with "
                      f"`python -m bench run --resume {run.run_id}`")
-    lines.append(f"report: `python -m bench report {run.run_id}`")
+    if run.metadata.get("no_cell_measured"):
+        lines.append("no cell was measured: every cell failed or was skipped (the reasons are above); fix them, "
+                     f"then `python -m bench run --resume {run.run_id} --retry-failed`")
+    else:
+        lines.append(f"report: `python -m bench report {run.run_id}`")
     return "\n".join(lines)
 
 
