@@ -17,8 +17,9 @@ path) applies.
 Guesses, each printed with where to change it:
   port         the first EXPOSE of the final stage (else of any stage); 8080 when none
   health_path  the path of the URL in a HEALTHCHECK; "/" when none
-  edit target  the most recently modified source file the Dockerfile COPYs or ADDs (else the
-               first source file of the checkout by extension); the `edit` scenario appends
+  edit target  the most recently modified source file the Dockerfile COPYs or ADDs (to the
+               second; among equals code before markup, then the shallowest path), else the
+               first source file of the checkout by extension; the `edit` scenario appends
                a comment line to it
 """
 
@@ -171,11 +172,13 @@ def guess_edit(root: Path, sources: list[str]) -> Guess:
         for m in matches:
             if m.exists():
                 copied.update(_source_files(root, m))
+    order = list(COMMENTS)
     if copied:
-        best = max(copied, key=lambda p: (p.stat().st_mtime, p.as_posix()))
+        # Newest to the second (a fresh clone writes every file within one); among equals,
+        # code before markup, then the shallowest path: app.py before templates/index.html.
+        best = min(copied, key=lambda p: (-int(p.stat().st_mtime), order.index(p.suffix), len(p.parts), p.as_posix()))
         why = "the most recently modified source file the Dockerfile copies"
     else:
-        order = list(COMMENTS)
         found = sorted(_source_files(root, root), key=lambda p: (order.index(p.suffix), len(p.parts), p.as_posix()))
         if not found:
             return Guess("edit", None, "no source file found; the edit scenario is skipped")

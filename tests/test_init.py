@@ -136,3 +136,15 @@ def test_dockerfile_parsing(tmp_path):
     (tmp_path / "Dockerfile").write_text("just text\n")
     with pytest.raises(UserError, match="FROM"):
         plan_init(tmp_path)
+
+
+def test_fresh_clone_prefers_code_at_the_top(tmp_path):
+    """A fresh clone gives every file the same mtime: the shallowest code file wins."""
+    root = tmp_path / "vote"
+    _touch(root / "Dockerfile", "FROM python:3.11-slim AS base\nWORKDIR /usr/local/app\nFROM base AS final\n"
+           "COPY . .\nEXPOSE 80\n", 7)
+    for rel in ("templates/index.html", "static/stylesheets/style.css", "app.py", "lib/helpers.py"):
+        _touch(root / rel, "x\n", 7)
+    _touch(root / "bench-app" / "old" / "x.py", "x\n", 99)  # bench's own folder is never a target
+    p = plan_init(root, force=True)
+    assert p.edit.value == ("app.py", "# edited by bench") and p.port.value == 80
