@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -17,6 +16,7 @@ from bench import LABEL
 from bench.analyze.diff import ADDED, GROWN, REMOVED, diff_archives, final_files, top_changes
 from bench.analyze.layers import open_archive, read_archive
 from bench.cli import main
+from tests.test_analyze_dive import BB, _busybox  # a static busybox, or a loud skip
 from tests.test_analyze_support import image_archive, layer_tar
 
 BASE = layer_tar([("d", "usr"), ("d", "usr/lib"), ("f", "usr/lib/big", 5000), ("d", "etc"), ("f", "etc/conf", 100),
@@ -108,21 +108,6 @@ def test_verb_damaged_archive_is_one_line(tmp_path, capsys):
 # ---------------------------------------------------------------------------------------------
 # On the engine: two tiny images FROM scratch
 # ---------------------------------------------------------------------------------------------
-def _busybox() -> str:
-    for cand in (shutil.which("busybox"), "/bin/busybox", "/usr/bin/busybox"):
-        if cand and Path(cand).is_file():
-            out = subprocess.run(["file", "-L", cand], capture_output=True, text=True).stdout if shutil.which("file") else "static"
-            if "dynamic" not in out:
-                return cand
-    msg = "NO STATIC BUSYBOX: `apt-get install -y busybox-static` to build test images FROM scratch"
-    if os.environ.get("CI") == "true":
-        pytest.fail(msg)
-    pytest.skip(msg)
-
-
-BB = "--network=none --mount=type=bind,source=busybox,target=/bin/busybox"
-
-
 @pytest.mark.docker
 def test_diff_two_built_images(tmp_path, capsys):
     ctx = tmp_path / "ctx"
