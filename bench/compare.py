@@ -310,9 +310,11 @@ def render_text(c: Comparison, *, everything: bool = False) -> str:
     rows = [HEADER] + [_row(d) for d in shown]
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER) - 1)]
     lines = [f"A = run {c.run_a}, B = run {c.run_b}", f"rule: {c.rule}", ""]
-    for r in rows:
+    for r in rows if shown else []:
         lines.append("  ".join(x.rjust(w) if i in (2, 3, 4) else x.ljust(w)
                                for i, (x, w) in enumerate(zip(r, widths))) + "  " + r[-1])
+    if not shown:
+        lines.append("No size changed and no timing differs.")
     lines += [""] + _summary(c, len(shown)) + _extras(c) + [v.line() for v in c.violations]
     return "\n".join(lines)
 
@@ -323,8 +325,11 @@ def render_markdown(c: Comparison, *, everything: bool = False) -> str:
     lines = [f"### bench compare: `{c.run_a}` → `{c.run_b}`", ""]
     if c.violations:
         lines += [f"**{len(c.violations)} threshold(s) exceeded**", ""] + [f"- {v.line()}" for v in c.violations] + [""]
-    lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * 2 + "---:|" * 3 + "---|"]
-    lines += ["| " + " | ".join(esc(x) for x in _row(d)) + " |" for d in shown]
+    if shown:
+        lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * 2 + "---:|" * 3 + "---|"]
+        lines += ["| " + " | ".join(esc(x) for x in _row(d)) + " |" for d in shown]
+    else:
+        lines += ["No size changed and no timing differs."]
     lines += [""] + [f"- {x}" for x in _summary(c, len(shown)) + _extras(c)]
     lines += ["", f"<sub>{c.rule}</sub>"]
     return "\n".join(lines)

@@ -136,6 +136,7 @@ def test_cli_exit_code_and_one_line_per_violation(results, capsys):
     assert any("go/bloated build_wall_seconds[cold]" in x and x.endswith("exceeds cold_build:+20%") for x in fails)
     assert any("node/bloated disk_bytes" in x and x.endswith("exceeds disk_bytes:+5%") for x in fails)
     assert main(["compare", "A", "SAME", "--results", str(results), "--fail-on", "disk_bytes:+0%"]) == 0
+    assert "No size changed and no timing differs." in capsys.readouterr().out
 
 
 def test_markdown_and_json(results, capsys):
