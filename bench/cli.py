@@ -19,6 +19,10 @@ VERBS = {
     "merge": ("bench.commands.merge", "join the shard runs of one matrix into one run"),
     "analyze": ("bench.commands.analyze", "layers, wasted bytes and packages of any local image"),
     "report": ("bench.commands.report", "tables, charts and REPORT.md from stored results"),
+    "compare": ("bench.commands.compare", "what changed between two runs: byte deltas, timing verdicts, CI thresholds"),
+    "export": ("bench.commands.export", "a run's timings as pytest-benchmark JSON"),
+    "diff": ("bench.commands.diff", "what makes one image bigger than another, file by file and layer by layer"),
+    "init": ("bench.commands.init", "turn a checkout with a Dockerfile into an app folder bench can run"),
     "clean": ("bench.commands.clean", "remove the containers and images bench made (by label)"),
 }
 

@@ -1,0 +1,350 @@
+"""Two stored runs side by side: exact byte deltas for sizes, a noise-aware verdict for
+timings, and CI thresholds (`bench compare`).
+
+What is compared: every cell (app/variant) present in both runs, and every metric row
+without a `detail` (per-step and per-layer rows are left to the report):
+  * sizes  (unit B, and counts such as `layers`): the median of each run (sizes do not
+    vary between repetitions), the exact difference in bytes and in percent;
+  * timings (unit s): the medians, each with a 95% confidence interval, and a verdict.
+
+The verdict rule (printed with every comparison, so a reader knows what "slower" means):
+  each run's median gets a 95% percentile-bootstrap interval (BOOTSTRAP_RESAMPLES resamples
+  with a fixed seed, so the same runs always give the same verdict); B is "slower" when
+  its interval lies wholly above A's, "faster" when wholly below, "no difference" when the
+  intervals overlap. With fewer than MIN_REPETITIONS samples on either side there is no
+  interval worth the name: the verdict is "too few repetitions". With 3 samples the
+  interval is close to [min, max], so the rule then asks that every sample of B be beyond
+  every sample of A (a one-sided Mann-Whitney U of 0).
+
+Thresholds (`--fail-on`), grammar:  METRIC[:QUALIFIER]:+N%
+  METRIC     a metric name (disk_bytes, compressed_bytes, build_wall_seconds, ...) or an
+             alias: cold_build, warm_build, edit_build (build_wall_seconds of that scenario)
+  QUALIFIER  a scenario (cold, warm, edit, image, push, pull, smoke, analyze) or a pull
+             profile (loopback, 1gbit, 150mbit); absent: every row of the metric
+  +N%        how much B may grow over A (N a number, e.g. +5% or +2.5%)
+A size exceeds its threshold when it grew by more than N%; a timing only when its verdict
+is "slower" AND its median grew by more than N% (noise is never a failure).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from bench.errors import UserError
+
+BASES_APP = "_bases"
+MIN_REPETITIONS = 3
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20261127
+CONFIDENCE = 0.95
+# Computed from sizes by a model, not measured: comparing them would count a size change twice.
+DERIVED_METRICS = {"pull_model_seconds"}
+SIZE_UNITS = {"B", "count"}
+ALIASES = {"cold_build": ("build_wall_seconds", "cold"), "warm_build": ("build_wall_seconds", "warm"),
+           "edit_build": ("build_wall_seconds", "edit")}
+RULE = (f"timings: 95% bootstrap intervals of the medians ({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}); "
+        f"slower/faster only when the intervals do not overlap; fewer than {MIN_REPETITIONS} repetitions: no verdict")
+
+FASTER, SLOWER, SAME, TOO_FEW = "faster", "slower", "no difference", "too few repetitions"
+
+
+@dataclass(frozen=True)
+class MetricDelta:
+    """One metric of one cell in both runs."""
+
+    app: str
+    variant: str
+    metric: str
+    scenario: str
+    profile: str
+    unit: str
+    kind: str  # size | timing
+    a: float  # median in run A
+    b: float
+    n_a: int
+    n_b: int
+    ci_a: tuple[float, float] | None = None  # timings only
+    ci_b: tuple[float, float] | None = None
+    verdict: str = ""  # timings only: faster | slower | no difference | too few repetitions
+
+    @property
+    def cell(self) -> str:
+        return f"{self.app}/{self.variant}"
+
+    @property
+    def label(self) -> str:
+        """The metric with what qualifies it: build_wall_seconds[cold], pull_seconds[1gbit]."""
+        q = self.profile or (self.scenario if self.scenario in ("cold", "warm", "edit") else "")
+        return f"{self.metric}[{q}]" if q else self.metric
+
+    @property
+    def delta(self) -> float:
+        return self.b - self.a
+
+    @property
+    def pct(self) -> float:
+        """Change in percent of A; inf when A is 0 and B is not."""
+        if self.a == 0:
+            return 0.0 if self.b == 0 else math.inf
+        return 100.0 * (self.b - self.a) / self.a
+
+    @property
+    def changed(self) -> bool:
+        return self.delta != 0 if self.kind == "size" else self.verdict in (FASTER, SLOWER)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    spec: str
+    metric: str
+    qualifier: str
+    pct: float
+
+    def applies(self, d: MetricDelta) -> bool:
+        return d.metric == self.metric and (not self.qualifier or self.qualifier in (d.scenario, d.profile))
+
+    def exceeded(self, d: MetricDelta) -> bool:
+        if not self.applies(d):
+            return False
+        if d.kind == "timing" and d.verdict != SLOWER:
+            return False
+        return d.pct > self.pct
+
+
+@dataclass(frozen=True)
+class Violation:
+    threshold: Threshold
+    delta: MetricDelta
+
+    def line(self) -> str:
+        d = self.delta
+        return (f"FAIL {d.cell} {d.label}: {fmt_value(d.a, d.unit)} -> {fmt_value(d.b, d.unit)} "
+                f"({fmt_pct(d.pct)}) exceeds {self.threshold.spec}")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    run_a: str
+    run_b: str
+    deltas: list[MetricDelta]
+    added: list[str]  # cells only in B
+    removed: list[str]  # cells only in A
+    status: dict[str, tuple[str, str]] = field(default_factory=dict)  # cell -> (status A, status B) when they differ
+    violations: list[Violation] = field(default_factory=list)
+    rule: str = RULE
+
+
+# --------------------------------------------------------------------------------------------
+# Thresholds
+# --------------------------------------------------------------------------------------------
+_SPEC = re.compile(r"^(?P<metric>[A-Za-z_][\w]*)(?::(?P<qual>[\w.-]+))?:\+(?P<pct>\d+(?:\.\d+)?)%$")
+
+
+def parse_threshold(spec: str) -> Threshold:
+    m = _SPEC.match(spec.strip())
+    if not m:
+        raise UserError(f"--fail-on {spec!r}: write METRIC[:SCENARIO]:+N%, e.g. disk_bytes:+5% or cold_build:+20%")
+    metric, qual = m["metric"], m["qual"] or ""
+    if metric in ALIASES:
+        if qual:
+            raise UserError(f"--fail-on {spec!r}: {metric} already names its scenario; drop :{qual}")
+        metric, qual = ALIASES[metric]
+    return Threshold(spec=spec.strip(), metric=metric, qualifier=qual, pct=float(m["pct"]))
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics
+# --------------------------------------------------------------------------------------------
+def median_ci(values, *, seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of the median, reproducible (fixed seed)."""
+    import numpy as np
+
+    x = np.asarray(sorted(float(v) for v in values))
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(x), size=(BOOTSTRAP_RESAMPLES, len(x)))
+    meds = np.median(x[idx], axis=1)
+    tail = (1 - CONFIDENCE) / 2 * 100
+    lo, hi = np.percentile(meds, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def timing_verdict(a: list[float], b: list[float]) -> tuple[str, tuple | None, tuple | None]:
+    if len(a) < MIN_REPETITIONS or len(b) < MIN_REPETITIONS:
+        return TOO_FEW, None, None
+    ca, cb = median_ci(a), median_ci(b)
+    if cb[0] > ca[1]:
+        return SLOWER, ca, cb
+    if cb[1] < ca[0]:
+        return FASTER, ca, cb
+    return SAME, ca, cb
+
+
+# --------------------------------------------------------------------------------------------
+# Comparing two runs
+# --------------------------------------------------------------------------------------------
+KEY = ["app", "variant", "scenario", "metric", "profile", "unit"]
+
+
+def _comparable(samples: pd.DataFrame) -> pd.DataFrame:
+    s = samples[(samples["app"] != BASES_APP) & (samples["detail"] == "")]
+    s = s[s["unit"].isin(SIZE_UNITS | {"s"}) & ~s["metric"].isin(DERIVED_METRICS)]
+    return s[s["value"].notna()]
+
+
+def _cells(data) -> dict[str, str]:
+    """cell -> status, from cells.json and from the samples (a run may lack either)."""
+    out = {f"{a}/{v}": s for a, v, s in zip(data.cells.get("app", []), data.cells.get("variant", []),
+                                             data.cells.get("status", []))}
+    for a, v in _comparable(data.samples)[["app", "variant"]].drop_duplicates().itertuples(index=False):
+        out.setdefault(f"{a}/{v}", "ok")
+    return out
+
+
+def _groups(samples: pd.DataFrame) -> dict[tuple, list[float]]:
+    return {k: list(g["value"]) for k, g in _comparable(samples).groupby(KEY, sort=True)}
+
+
+def _delta(key: tuple, a: list[float], b: list[float]) -> MetricDelta:
+    app, variant, scenario, metric, profile, unit = key
+    ma, mb = float(pd.Series(a).median()), float(pd.Series(b).median())
+    if unit == "s":
+        verdict, ca, cb = timing_verdict(a, b)
+        return MetricDelta(app, variant, metric, scenario, profile, unit, "timing", ma, mb, len(a), len(b), ca, cb, verdict)
+    return MetricDelta(app, variant, metric, scenario, profile, unit, "size", ma, mb, len(a), len(b))
+
+
+def compare_runs(run_a: str | Path, run_b: str | Path, results_dir: str | Path | None = None,
+                 thresholds: list[Threshold] = ()) -> Comparison:
+    from bench.report.load import load_run
+
+    da, db = load_run(run_a, results_dir), load_run(run_b, results_dir)
+    ca, cb = _cells(da), _cells(db)
+    both = [c for c in ca if c in cb]
+    ga, gb = _groups(da.samples), _groups(db.samples)
+    deltas = [_delta(k, ga[k], gb[k]) for k in ga if k in gb and f"{k[0]}/{k[1]}" in both]
+    violations = [Violation(t, d) for d in deltas for t in thresholds if t.exceeded(d)]
+    status = {c: (ca[c], cb[c]) for c in both if ca[c] != cb[c]}
+    return Comparison(run_a=da.run_id, run_b=db.run_id, deltas=deltas,
+                      added=sorted(c for c in cb if c not in ca), removed=sorted(c for c in ca if c not in cb),
+                      status=status, violations=violations)
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting helpers shared by the renderers
+# --------------------------------------------------------------------------------------------
+def fmt_value(v: float, unit: str) -> str:
+    if unit == "B":
+        return f"{int(round(v)):,} B"
+    if unit == "s":
+        return f"{v:.2f} s"
+    return f"{v:g}"
+
+
+def fmt_pct(p: float) -> str:
+    if math.isinf(p):
+        return "new"
+    return f"{p:+.2f}%"
+
+
+def fmt_delta(d: MetricDelta) -> str:
+    if d.unit == "B":
+        return f"{int(round(d.delta)):+,} B"
+    if d.unit == "s":
+        return f"{d.delta:+.2f} s"
+    return f"{d.delta:+g}"
+
+
+def fmt_ci(ci: tuple[float, float] | None) -> str:
+    return f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
+
+
+# --------------------------------------------------------------------------------------------
+# Renderers: text (a terminal or CI log), markdown (a pull-request comment), JSON
+# --------------------------------------------------------------------------------------------
+def _shown(c: Comparison, everything: bool) -> list[MetricDelta]:
+    return [d for d in c.deltas if everything or d.changed]
+
+
+def _row(d: MetricDelta) -> list[str]:
+    change = "" if d.kind == "timing" and d.verdict == TOO_FEW else f"{fmt_delta(d)} ({fmt_pct(d.pct)})"
+    if d.kind == "size":
+        verdict = "same" if d.delta == 0 else ("bigger" if d.delta > 0 else "smaller")
+    else:
+        verdict = d.verdict
+        if d.ci_a:
+            verdict += f"; 95% CI {fmt_ci(d.ci_a)} vs {fmt_ci(d.ci_b)}"
+        else:
+            verdict += f" (n={d.n_a} vs {d.n_b})"
+    return [d.cell, d.label, fmt_value(d.a, d.unit), fmt_value(d.b, d.unit), change, verdict]
+
+
+HEADER = ["cell", "metric", "A", "B", "change", "verdict"]
+
+
+def _summary(c: Comparison, shown: int) -> list[str]:
+    sizes = [d for d in c.deltas if d.kind == "size"]
+    times = [d for d in c.deltas if d.kind == "timing"]
+    count = {v: sum(d.verdict == v for d in times) for v in (SLOWER, FASTER, SAME, TOO_FEW)}
+    lines = [f"sizes: {sum(d.delta > 0 for d in sizes)} bigger, {sum(d.delta < 0 for d in sizes)} smaller, "
+             f"{sum(d.delta == 0 for d in sizes)} unchanged",
+             "timings: " + ", ".join(f"{n} {v}" for v, n in count.items())]
+    if shown < len(c.deltas):
+        lines.append(f"{len(c.deltas) - shown} unchanged rows not shown (--all shows them)")
+    return lines
+
+
+def _extras(c: Comparison) -> list[str]:
+    out = [f"added (only in {c.run_b}): {x}" for x in c.added]
+    out += [f"removed (only in {c.run_a}): {x}" for x in c.removed]
+    out += [f"status of {k}: {a} -> {b}" for k, (a, b) in c.status.items()]
+    return out
+
+
+def render_text(c: Comparison, *, everything: bool = False) -> str:
+    shown = _shown(c, everything)
+    rows = [HEADER] + [_row(d) for d in shown]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER) - 1)]
+    lines = [f"A = run {c.run_a}, B = run {c.run_b}", f"rule: {c.rule}", ""]
+    for r in rows if shown else []:
+        lines.append("  ".join(x.rjust(w) if i in (2, 3, 4) else x.ljust(w)
+                               for i, (x, w) in enumerate(zip(r, widths))) + "  " + r[-1])
+    if not shown:
+        lines.append("No size changed and no timing differs.")
+    lines += [""] + _summary(c, len(shown)) + _extras(c) + [v.line() for v in c.violations]
+    return "\n".join(lines)
+
+
+def render_markdown(c: Comparison, *, everything: bool = False) -> str:
+    shown = _shown(c, everything)
+    esc = lambda s: s.replace("|", "\\|")  # noqa: E731 - one cell of a table
+    lines = [f"### bench compare: `{c.run_a}` → `{c.run_b}`", ""]
+    if c.violations:
+        lines += [f"**{len(c.violations)} threshold(s) exceeded**", ""] + [f"- {v.line()}" for v in c.violations] + [""]
+    if shown:
+        lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * 2 + "---:|" * 3 + "---|"]
+        lines += ["| " + " | ".join(esc(x) for x in _row(d)) + " |" for d in shown]
+    else:
+        lines += ["No size changed and no timing differs."]
+    lines += [""] + [f"- {x}" for x in _summary(c, len(shown)) + _extras(c)]
+    lines += ["", f"<sub>{c.rule}</sub>"]
+    return "\n".join(lines)
+
+
+def to_json(c: Comparison) -> dict:
+    def one(d: MetricDelta) -> dict:
+        return {"app": d.app, "variant": d.variant, "metric": d.metric, "scenario": d.scenario,
+                "profile": d.profile, "unit": d.unit, "kind": d.kind, "a": d.a, "b": d.b, "n_a": d.n_a,
+                "n_b": d.n_b, "delta": d.delta, "pct": None if math.isinf(d.pct) else d.pct,
+                "ci_a": list(d.ci_a) if d.ci_a else None, "ci_b": list(d.ci_b) if d.ci_b else None,
+                "verdict": d.verdict or None}
+
+    return {"run_a": c.run_a, "run_b": c.run_b, "rule": c.rule, "added": c.added, "removed": c.removed,
+            "status_changed": {k: {"a": a, "b": b} for k, (a, b) in c.status.items()},
+            "metrics": [one(d) for d in c.deltas],
+            "violations": [{"threshold": v.threshold.spec, "cell": v.delta.cell, "metric": v.delta.label,
+                            "line": v.line()} for v in c.violations]}
