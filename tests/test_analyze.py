@@ -545,7 +545,10 @@ def test_slow_engine_is_a_user_error_not_a_traceback(monkeypatch):
         def inspect_image(self, ref):
             return {}
 
-        def get_image(self, ref, chunk_size):
+        def _url(self, path, ref):
+            return path.format(ref)
+
+        def _get(self, url, stream):
             raise requests.exceptions.ReadTimeout("Read timed out. (read timeout=900)")
 
     class Client:
