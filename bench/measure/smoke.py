@@ -3,6 +3,7 @@ path, then check every request of the app's smoke contract (bench.apps.SmokeRequ
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -82,8 +83,8 @@ def check_contract(base_url: str, contract: tuple[SmokeRequest, ...], fetch=_fet
     for req in contract:
         try:
             answer = fetch(req.method, base_url + req.path, 5.0)
-        except (OSError, urllib.error.URLError) as e:
-            return f"{req.describe()} got no answer: {e}"
+        except (OSError, http.client.HTTPException) as e:  # URLError is an OSError
+            return f"{req.describe()} got no answer: {e!r}"
         reason = check_answer(req, answer)
         if reason:
             return reason
@@ -125,7 +126,7 @@ def smoke(
                         secs = time.perf_counter() - t0
                         reason = check_contract(base, contract, fetch)
                         return SmokeResult(not reason, secs, reason)
-                except (OSError, urllib.error.URLError):
+                except (OSError, http.client.HTTPException):  # not listening yet
                     pass
             if docker.container_running(name) is False:
                 logs = docker.logs(name, tail=20)
