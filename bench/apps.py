@@ -2,7 +2,8 @@
 
 Layout (any directory laid out like sample_apps/ works with `--apps DIR`):
 
-    <apps>/<app>/app.toml                 name, port, health path, context, edit recipe
+    <apps>/<app>/app.toml                 name, port, health path, context, edit recipe,
+                                          smoke contract ([[smoke]]), practical/ceiling marks
     <apps>/<app>/src/                     the build context: the app as a developer has it
     <apps>/<app>/variants/<v>/Dockerfile  one hand-written Dockerfile per technique
     <apps>/<app>/variants/<v>/variant.toml  technique tags, parent, summary
@@ -30,6 +31,21 @@ class Edit:
 
     file: str  # relative to the context
     append: str  # a line that changes the file but not the behaviour (e.g. a comment)
+
+
+@dataclass(frozen=True)
+class SmokeRequest:
+    """One request of an app's smoke contract and what its answer must be."""
+
+    path: str
+    status: int = 200
+    method: str = "GET"
+    content_type: str | None = None  # the answer's media type starts with this (parameters ignored)
+    body_contains: str | None = None
+    json_keys: tuple[str, ...] = ()  # the body is a JSON object holding at least these keys
+
+    def describe(self) -> str:
+        return f"{self.method} {self.path}"
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,14 @@ class App:
     # Shell commands run in a copy of the context before building, to recreate the
     # gitignored clutter a developer's working copy has (node_modules, .venv, build output).
     prepare: tuple[str, ...] = field(default=())
+    # Requests an image must answer after its health path gave a 2xx. Empty: the default
+    # contract, a 2xx on the health path and nothing more.
+    smoke: tuple[SmokeRequest, ...] = field(default=())
+    # The variant a team would routinely ship with this stack, and the one its authors
+    # built as the most aggressive; the report still takes the measured ceiling as the
+    # smallest variant that passes smoke.
+    practical: str | None = None
+    ceiling: str | None = None
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -132,8 +156,56 @@ def load_variant(app: str, vdir: Path) -> Variant:
     )
 
 
+_SMOKE_KEYS = {"path": str, "status": int, "method": str, "content_type": str,
+               "body_contains": str, "json_keys": list}
+
+
+def _smoke_request(manifest: Path, i: int, entry: object) -> SmokeRequest:
+    where = f"{manifest}: [[smoke]] #{i + 1}"
+    if not isinstance(entry, dict):
+        raise UserError(f"{where} must be a table with at least `path` (see sample_apps/README.md)")
+    unknown = sorted(set(entry) - set(_SMOKE_KEYS))
+    if unknown:
+        raise UserError(f"{where}: unknown key {unknown[0]!r}; keys: {', '.join(_SMOKE_KEYS)}")
+    if "path" not in entry:
+        raise UserError(f"{where} has no `path`: add e.g. path = \"/healthz\"")
+    for key, typ in _SMOKE_KEYS.items():
+        value = entry.get(key)
+        if value is not None and (not isinstance(value, typ) or isinstance(value, bool)):
+            raise UserError(f"{where}: `{key}` must be {'an integer' if typ is int else 'a ' + typ.__name__}, "
+                            f"not {value!r}")
+    if not entry["path"].startswith("/"):
+        raise UserError(f"{where}: `path` must start with /, not {entry['path']!r}")
+    keys = entry.get("json_keys", [])
+    if not all(isinstance(k, str) for k in keys):
+        raise UserError(f"{where}: `json_keys` must be a list of strings, not {keys!r}")
+    return SmokeRequest(path=entry["path"], status=entry.get("status", 200), method=entry.get("method", "GET").upper(),
+                        content_type=entry.get("content_type"), body_contains=entry.get("body_contains"),
+                        json_keys=tuple(keys))
+
+
+def smoke_contract(manifest: Path, meta: dict) -> tuple[SmokeRequest, ...]:
+    """The app.toml's [[smoke]] tables as values; a bad entry is a one-line UserError."""
+    entries = meta.get("smoke", [])
+    if not isinstance(entries, list):
+        raise UserError(f"{manifest}: `smoke` must be an array of tables, written [[smoke]]")
+    return tuple(_smoke_request(manifest, i, e) for i, e in enumerate(entries))
+
+
+def _mark(manifest: Path, meta: dict, key: str, variants: tuple[Variant, ...]) -> str | None:
+    """`practical` / `ceiling`: optional, and when given it names one of the app's variants."""
+    value = meta.get(key)
+    if value is None:
+        return None
+    names = [v.name for v in variants]
+    if not isinstance(value, str) or value not in names:
+        raise UserError(f"{manifest}: `{key}` must name one of its variants ({', '.join(names)}), not {value!r}")
+    return value
+
+
 def load_app(root: Path) -> App:
-    meta = _read_toml(root / "app.toml")
+    manifest = root / "app.toml"
+    meta = _read_toml(manifest)
     vroot = root / "variants"
     if not vroot.is_dir():
         raise UserError(f"{root} has no variants/ folder")
@@ -153,6 +225,9 @@ def load_app(root: Path) -> App:
         edit=Edit(edit["file"], edit["append"]) if edit else None,
         variants=_ordered(variants),
         prepare=tuple(meta.get("prepare", ())),
+        smoke=smoke_contract(manifest, meta),
+        practical=_mark(manifest, meta, "practical", variants),
+        ceiling=_mark(manifest, meta, "ceiling", variants),
     )
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from bench.apps import dockerfile_bases, dockerfile_user, load_apps, select
+from bench.apps import SmokeRequest, dockerfile_bases, dockerfile_user, load_apps, select
 from bench.errors import UserError
 
 
@@ -65,3 +65,55 @@ def test_bundled_apps_load():
     for a in apps:
         assert a.context.is_dir(), a.context
         assert any(v.name == "bloated" for v in a.variants), a.name
+
+
+def _with_toml(tmp_path, extra: str):
+    root = _app(tmp_path)
+    toml = root / "app.toml"
+    head, _, edit = toml.read_text().partition("[edit]")
+    toml.write_text(head + extra + "\n[edit]" + edit)
+    return root
+
+
+def test_smoke_contract_and_marks_parse(tmp_path):
+    _with_toml(tmp_path, 'practical = "slim"\nceiling = "slim"\n'
+               '[[smoke]]\npath = "/time?tz=Europe/Berlin"\ncontent_type = "application/json"\n'
+               'body_contains = "Europe/Berlin"\n'
+               '[[smoke]]\npath = "/x"\nmethod = "post"\nstatus = 405\njson_keys = ["error"]\n')
+    (a,) = load_apps(tmp_path)
+    assert a.practical == "slim" and a.ceiling == "slim"
+    berlin, post = a.smoke
+    assert berlin == SmokeRequest("/time?tz=Europe/Berlin", 200, "GET", "application/json", "Europe/Berlin", ())
+    assert (post.method, post.status, post.json_keys) == ("POST", 405, ("error",))
+
+
+def test_no_smoke_tables_is_the_default_contract(tmp_path):
+    _app(tmp_path)
+    (a,) = load_apps(tmp_path)
+    assert a.smoke == () and a.practical is None and a.ceiling is None
+
+
+@pytest.mark.parametrize("extra, message", [
+    ('[[smoke]]\nstatus = 200\n', r"app.toml: \[\[smoke\]\] #1 has no `path`"),
+    ('[[smoke]]\npath = "/"\nstatus = "200"\n', r"#1: `status` must be an integer, not '200'"),
+    ('[[smoke]]\npath = "/"\n[[smoke]]\npath = "/"\njson_keys = "app"\n', r"#2: `json_keys` must be a list"),
+    ('[[smoke]]\npath = "/"\njson_keys = [1]\n', r"`json_keys` must be a list of strings"),
+    ('[[smoke]]\npath = "healthz"\n', r"`path` must start with /"),
+    ('[[smoke]]\npath = "/"\nbody = "x"\n', r"unknown key 'body'"),
+    ('smoke = "/healthz"\n', r"`smoke` must be an array of tables"),
+    ('practical = "nope"\n', r"app.toml: `practical` must name one of its variants \(bloated, slim\)"),
+    ('ceiling = 3\n', r"`ceiling` must name one of its variants"),
+])
+def test_bad_contract_or_mark_is_a_one_line_user_error(tmp_path, extra, message):
+    _with_toml(tmp_path, extra)
+    with pytest.raises(UserError, match=message) as e:
+        load_apps(tmp_path)
+    assert "\n" not in str(e.value)
+
+
+def test_bundled_apps_have_contracts_and_marks():
+    for a in load_apps():
+        assert a.smoke, a.name
+        assert a.practical and a.ceiling, a.name
+    go = next(a for a in load_apps() if a.name == "go")
+    assert "/time?tz=Europe/Berlin" in [r.path for r in go.smoke]

@@ -20,16 +20,20 @@ from pathlib import Path
 import pytest
 
 from bench.apps import App, Variant, load_app
+from bench.measure.smoke import check_contract
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_DIR = ROOT / "sample_apps" / "go"
 TECHNIQUES = {
     "bloated", "dockerignore", "chained", "cache-order", "multistage", "slim", "alpine",
     "distroless", "scratch", "jlink", "non-root", "optimized",
+    "interpreter-change",  # the step changes the language runtime version (python 3.12 -> 3.11)
 }
 LABEL = "org.bench.managed=true"
 GO_VARIANTS = ["bloated", "dockerignore", "chained", "cache-order", "multistage", "alpine",
-               "distroless", "scratch", "optimized"]
+               "distroless", "scratch", "optimized", "article"]
+# Variants without zone data: the app's smoke contract fails on /time?tz=Europe/Berlin.
+NO_ZONE_DATA = {"scratch", "article"}
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -198,6 +202,7 @@ def go_app() -> App:
 
 def test_go_metadata_loads(go_app):
     check_metadata(go_app, GO_VARIANTS, non_root={"alpine", "distroless", "scratch", "optimized"})
+    assert go_app.variant("article").parent == "multistage"
     assert go_app.variant("optimized").parent == "scratch"
     assert (go_app.context / "go.mod").read_text().count("require") == 0, "standard library only"
 
@@ -205,6 +210,14 @@ def test_go_metadata_loads(go_app):
 def test_go_version_is_stamped_by_ldflags_in_every_variant(go_app):
     for v in go_app.variants:
         assert "-X main.version=1.4.2" in v.dockerfile.read_text(), v.key
+
+
+def test_go_contract_covers_every_endpoint_and_marks_name_variants(go_app):
+    paths = [r.path for r in go_app.smoke]
+    assert {"/healthz", "/", "/time", "/time?tz=Europe/Berlin"} <= set(paths)
+    assert go_app.practical == "distroless" and go_app.ceiling == "optimized"
+    # The ceiling must serve the zone endpoint: zone data embedded in the binary.
+    assert "timetzdata" in go_app.variant("optimized").dockerfile.read_text()
 
 
 def test_go_dockerignore_leaves_out_clutter_but_not_sources(go_app):
@@ -252,11 +265,15 @@ def test_go_variant_builds_and_serves(go_app, variant):
             assert status == 200 and json.loads(body) == {"app": "go", "version": "1.4.2"}
             assert c.get("/time")[0] == 200
             berlin = c.get("/time?tz=Europe/Berlin")
-            if variant == "scratch":
-                # The trap the scratch variant documents: no zone database on an empty base.
+            reason = check_contract(c.base, go_app.smoke)
+            if variant in NO_ZONE_DATA:
+                # The trap scratch (and the article's recipe) keep: no zone database on an
+                # empty base, so the image fails the app's smoke contract.
                 assert berlin[0] == 400, berlin
+                assert reason.startswith("GET /time?tz=Europe/Berlin answered 400, expected 200"), reason
             else:
                 assert berlin[0] == 200 and json.loads(berlin[1])["zone"] == "Europe/Berlin", berlin
+                assert reason == "", reason
         if variant in ("bloated", "dockerignore"):
             # Dockerfile.dockerignore beside the Dockerfile is honoured with -f and src/ as context.
             shipped = files_in_image(tag, "/src")

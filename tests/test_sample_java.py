@@ -28,7 +28,7 @@ from tests.test_sample_go import (
 
 APP_DIR = ROOT / "sample_apps" / "java"
 JAVA_VARIANTS = ["bloated", "dockerignore", "chained", "cache-order", "multistage", "jre",
-                 "distroless", "jlink", "optimized"]
+                 "distroless", "jlink", "optimized", "article"]
 
 
 @pytest.fixture(scope="module")

@@ -31,8 +31,8 @@ from tests.test_sample_go import (
 
 APP_DIR = ROOT / "sample_apps" / "node"
 NODE_VARIANTS = ["bloated", "dockerignore", "chained", "cache-order", "multistage", "slim",
-                 "alpine", "distroless", "optimized"]
-NON_ROOT = {"multistage", "slim", "alpine", "distroless", "optimized"}
+                 "alpine", "distroless", "optimized", "article"]
+NON_ROOT = {"multistage", "slim", "alpine", "distroless", "optimized", "article"}
 # What a developer's checkout has but an image never needs; the prepare steps make the
 # gitignored ones (node_modules, dist, build, coverage).
 CLUTTER = ["node_modules/express/package.json", "dist/server.js", "build/test/tests/app.test.js",
@@ -95,8 +95,10 @@ def test_node_lockfile_names_no_registry_host(node_app):
 def test_node_dockerignore_leaves_out_clutter_but_not_sources(node_app):
     from bench.engine.buildx import ignored, read_dockerignore
 
-    files = {v.dockerignore.read_text() for v in node_app.variants if v.dockerignore}
+    # The article variant uses the article's own .dockerignore (Technique 3), as written.
+    files = {v.dockerignore.read_text() for v in node_app.variants if v.dockerignore and v.name != "article"}
     assert len(files) == 1, "every variant after bloated uses the same ignore file"
+    assert "(Technique 3" in node_app.variant("article").dockerignore.read_text()
     rules = read_dockerignore(node_app.variant("optimized").dockerignore)
     for rel in CLUTTER:
         assert ignored(rel, rules), rel
