@@ -105,3 +105,17 @@ def test_a_failed_request_fails_smoke_naming_it_and_the_answer(server, req, expe
 def test_only_the_first_failure_is_reported(server):
     res = _smoke(server, (SmokeRequest("/nope"), SmokeRequest("/time?tz=Europe/Berlin")))
     assert res.reason.startswith("GET /nope answered 404")
+
+
+def test_a_container_whose_start_failed_is_removed():
+    ex = FakeExecutor().on("docker", "run", rc=125, stderr="OCI runtime create failed: exec format error").on("docker", "rm")
+    res = smoke(ex, "bench/x:y", port=8080, health_path="/healthz", user=None, name="bench-smoke-x-y-1")
+    assert not res.ok and "container did not start" in res.reason and "exec format error" in res.reason
+    assert ("docker", "rm", "-f", "-v", "bench-smoke-x-y-1") in ex.calls  # `run -d` may have created it
+
+
+def test_the_port_is_published_on_the_engine_hosts_address_only(server):
+    ex = _engine(server)
+    smoke(ex, "bench/x:y", port=8080, health_path="/healthz", user=None, name="n", address="127.0.0.1")
+    (run,) = [c for c in ex.calls if c[:2] == ("docker", "run")]
+    assert run[run.index("-p") + 1] == "127.0.0.1::8080"

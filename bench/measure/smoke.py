@@ -25,11 +25,13 @@ class SmokeResult:
     logs: str = ""
 
 
-def start_container(docker: Docker, image: str, *, port: int, user: str | None, name: str) -> str:
-    """Run the image locked down: read-only root, no capabilities, 512 MB, loopback port only."""
+def start_container(docker: Docker, image: str, *, port: int, user: str | None, name: str,
+                    address: str = "127.0.0.1") -> str:
+    """Run the image locked down: read-only root, no capabilities, 512 MB, its port published
+    on one address only (loopback, unless the engine runs on another host)."""
     return docker.run_container(
         image, name=name, labels={LABEL: "true"}, read_only=True, tmpfs=["/tmp:rw,exec,size=64m"],
-        security_opt=["no-new-privileges"], cap_drop=["ALL"], memory="512m", publish=[f"127.0.0.1::{port}"],
+        security_opt=["no-new-privileges"], cap_drop=["ALL"], memory="512m", publish=[f"{address}::{port}"],
         user=user)
 
 
@@ -102,23 +104,25 @@ def smoke(
     contract: tuple[SmokeRequest, ...] = (),
     timeout: float = 60.0,
     fetch=_fetch,
+    address: str = "127.0.0.1",
 ) -> SmokeResult:
     """Start -> first 2xx on the health path is the timed sample; then every request of the
     app's contract must be answered as it says (the default contract is the health check)."""
     docker = as_docker(executor)
     t0 = time.perf_counter()
     try:
-        start_container(docker, image, port=port, user=user, name=name)
-    except DockerError as e:
-        return SmokeResult(False, None, f"container did not start: {e}")
-    try:
+        try:
+            start_container(docker, image, port=port, user=user, name=name, address=address)
+        except DockerError as e:
+            # `docker run -d` may have created the container before its start failed.
+            return SmokeResult(False, None, f"container did not start: {e}")
         host_port, last = None, "no answer"
         deadline = t0 + timeout
         while time.perf_counter() < deadline:
             if host_port is None:
                 host_port = docker.container_port(name, port)
             if host_port is not None:
-                base = f"http://127.0.0.1:{host_port}"
+                base = f"http://{address}:{host_port}"
                 try:
                     status = fetch("GET", base + health_path, 2.0).status
                     last = f"last answer {status}"

@@ -68,7 +68,7 @@ def engine_steps(docker: Docker, run: Run, settings: Settings, stack: ExitStack,
 
     def smoke_step(cell: Cell, tag: str, rep: int):
         return smoke(ex, tag, port=cell.app.port, health_path=cell.app.health_path, user=None,
-                     contract=cell.app.smoke,
+                     contract=cell.app.smoke, address=endpoint.address,
                      name=f"bench-smoke-{cell.app.name}-{cell.variant.name}-{os.getpid()}")
 
     return Steps(
