@@ -11,6 +11,7 @@ import pytest
 from bench.apps import load_apps
 from bench.engine.docker import Docker
 from bench.errors import UserError
+from bench.measure.builds import image_tag, run_key
 from bench.measure.smoke import SmokeResult
 from bench.measure.steps import engine_steps
 from bench.metadata import Provenance
@@ -130,7 +131,7 @@ def test_resume_measures_only_unfinished_cells_in_a_new_segment(tmp_path, engine
     again = Run.open(run.folder)
     runner(again, plan, engine, tmp_path).execute()
     builds = [c for c in engine.calls[first:] if c[:3] == ("docker", "buildx", "build")]
-    assert builds and {c[c.index("-t") + 1] for c in builds} == {"bench/demo:scratch"}
+    assert builds and {c[c.index("-t") + 1] for c in builds} == {image_tag("demo", "scratch", run_key(run.run_id, run.folder))}
     done = Run.open(run.folder)
     assert done.complete and [s.cells for s in done.segments] == [1, 1]
     assert {k: c.segment for k, c in done.cells.items()} == {"demo/bloated": 0, "demo/scratch": 1}
