@@ -326,8 +326,6 @@ BAD_MANIFESTS = {
     "port not a number": lambda app: (app / "app.toml").write_text('name = "tiny"\nport = "http"\n'),
     "edit not a table": lambda app: (app / "app.toml").write_text('name = "tiny"\nedit = "main.go"\n'),
     "techniques not a list": lambda app: (app / "variants" / "ok1" / "variant.toml").write_text("techniques = 3\n"),
-    "unknown technique": lambda app: (app / "variants" / "ok1" / "variant.toml").write_text(
-        'techniques = ["teleportation"]\n'),
     "no Dockerfile": lambda app: (app / "variants" / "ok1" / "Dockerfile").unlink(),
     "not TOML": lambda app: (app / "app.toml").write_text("name = \n"),
 }
@@ -340,6 +338,15 @@ def test_12_bad_app_manifest(tmp_path, fault):
     BAD_MANIFESTS[fault](apps / "tiny")
     for verb in ("list", "run"):
         said_one_line(_bench(verb, "--apps", str(apps), env=_dead_engine_env(tmp_path)), str(apps / "tiny"))
+
+
+def test_12_an_unknown_technique_is_a_free_tag(tmp_path):
+    """Techniques are the app author's own tags (`bench init` writes none): an unknown one is
+    listed as written, and only the claims that name a known one use it."""
+    apps = make_apps(tmp_path, ("ok1",))
+    (apps / "tiny" / "variants" / "ok1" / "variant.toml").write_text('techniques = ["teleportation"]\n')
+    p = _bench("list", "--apps", str(apps), "--json", env=_dead_engine_env(tmp_path))
+    assert p.returncode == 0 and json.loads(p.stdout)[0]["techniques"] == ["teleportation"], p.stderr
 
 
 # -- the smoke container's lockdown; daemons on loopback only ---------------------------------------------
