@@ -120,6 +120,8 @@ def _measure(cell: Cell, steps: Steps, settings: Settings, record: StoredCell, s
     try:
         _build_and_check(cell, steps, settings, record, samples, phase, ctx, list(bases.build_contexts))
     except BuildFailed as e:
+        if not steps.engine_answers():  # the engine died under the build: not the Dockerfile's fault
+            raise EngineUnavailable(ENGINE_GONE) from e
         record.status, record.reason = "failed", str(e)
     except DockerError as e:
         if not steps.engine_answers():
