@@ -184,7 +184,10 @@ def test_save_stream_errors_are_one_line():
         def inspect_image(self, ref):
             return {}
 
-        def get_image(self, ref, chunk_size):
+        def _url(self, path, ref):
+            return path.format(ref)
+
+        def _get(self, url, stream):
             raise requests.exceptions.ConnectionError("broken pipe\nmore")
 
     class Client:

@@ -396,3 +396,17 @@ def test_a_run_whose_every_cell_failed_is_not_complete_and_never_latest(tmp_path
     assert {c.status for c in saved.cells.values()} == {"failed"}
     assert not saved.complete and saved.metadata["no_cell_measured"]
     assert not (tmp_path / "results" / "latest").exists()
+
+
+def test_runs_of_your_own_apps_never_go_to_the_published_results(tmp_path, monkeypatch):
+    import argparse
+
+    from bench.commands import run as run_cmd
+    from bench.store import RESULTS_DIR
+
+    p = argparse.ArgumentParser()
+    run_cmd.add_arguments(p)
+    monkeypatch.chdir(tmp_path)
+    assert run_cmd.results_dir(p.parse_args([])) == RESULTS_DIR
+    assert run_cmd.results_dir(p.parse_args(["--apps", "my-apps"])) == tmp_path / "bench-results"
+    assert run_cmd.results_dir(p.parse_args(["--apps", "a", "--results", "elsewhere"])) == Path("elsewhere")

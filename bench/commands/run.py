@@ -47,7 +47,9 @@ def add_arguments(p):
     p.add_argument("--allow-mixed", action="store_true",
                    help="with --resume: measure the rest on another engine, machine or bench commit than the "
                         "run's first part (the report says the run is mixed)")
-    p.add_argument("--results", type=Path, default=RESULTS_DIR, help="results directory (default: results/)")
+    p.add_argument("--results", type=Path, default=None,
+                   help="results directory (default: results/ of this checkout for the bundled apps; "
+                        f"./{USER_RESULTS} for --apps, so your runs never replace the published ones)")
 
 
 def _csv(s):
@@ -58,6 +60,16 @@ def _asked(args) -> Asked:
     return Asked(profile=args.profile, repeat=args.repeat, warmup=args.warmup, scenarios=_csv(args.scenarios),
                  pull_profiles=_csv(args.pull_profiles), analyze=False if args.no_analyze else None,
                  push_pull=False if args.no_push else None, bases_mode=args.bases)
+
+
+USER_RESULTS = "bench-results"
+
+
+def results_dir(args) -> Path:
+    """Where this run's results go: the project's published results/ only for its own apps."""
+    if args.results is not None:
+        return Path(args.results)
+    return Path.cwd() / USER_RESULTS if args.apps else RESULTS_DIR
 
 
 def _check_flags(args, pairs) -> None:
@@ -121,6 +133,7 @@ def run(args) -> int:
         _check_flags(args, [])
     pairs = select(load_apps(args.apps), args.only)
     _check_flags(args, pairs)
+    args.results = results_dir(args)
     docker = Docker(default_executor())
     docker.require()
     run_, plan, resumed = _open_run(args, pairs)

@@ -281,7 +281,7 @@ def _save_stream(ref: str, client=None) -> Iterator[bytes]:
     except (derr.DockerException, requests.exceptions.ConnectionError) as e:
         raise EngineUnavailable(str(e).splitlines()[0][:160]) from None
     try:
-        return client.api.get_image(ref, chunk_size=SAVE_CHUNK)
+        return _blocks(client.api, ref)
     except requests.exceptions.Timeout:
         raise UserError(
             f"the engine sent nothing of `docker save {ref}` within {timeout} s; "
@@ -289,6 +289,27 @@ def _save_stream(ref: str, client=None) -> Iterator[bytes]:
         ) from None
     except (derr.DockerException, requests.exceptions.RequestException) as e:
         raise UserError(f"`docker save {ref}` failed: {str(e).splitlines()[0][:200]}") from None
+
+
+def _blocks(api, ref: str) -> Iterator[bytes]:
+    """The export's bytes in SAVE_CHUNK blocks read straight off the HTTP response.
+
+    docker-py's get_image yields each chunk of dockerd's chunked encoding (32 KiB): for a
+    1 GB image that is 30,000 Python-level hand-offs, which made bench's layer reader slower
+    than dive. Reading the raw response in 1 MiB blocks reads the same bytes in 1,000."""
+    res = api._get(api._url("/images/{0}/get", ref), stream=True)
+    api._raise_for_status(res)
+    raw = res.raw
+    raw.decode_content = True
+
+    def blocks() -> Iterator[bytes]:
+        try:
+            while block := raw.read(SAVE_CHUNK):
+                yield block
+        finally:
+            res.close()
+
+    return blocks()
 
 
 def as_docker(x: Docker | Executor | None = None) -> Docker:
