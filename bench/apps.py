@@ -132,16 +132,26 @@ def _read_toml(path: Path) -> dict:
         raise UserError(f"{path} is not valid TOML: {e}")
 
 
+def _typed(path: Path, meta: dict, key: str, kind: type, default, what: str):
+    """meta[key] when it has the right type (default when absent); else one line saying so."""
+    value = meta.get(key, default)
+    if value is not default and (not isinstance(value, kind) or isinstance(value, bool) and kind is int):
+        raise UserError(f"{path}: `{key}` must be {what}, not {value!r}: fix it (see sample_apps/README.md)")
+    return value
+
+
 def load_variant(app: str, vdir: Path) -> Variant:
     meta = _read_toml(vdir / "variant.toml")
     dockerfile = vdir / "Dockerfile"
     if not dockerfile.is_file():
-        raise UserError(f"{vdir} has no Dockerfile")
+        raise UserError(f"{vdir} has no Dockerfile: add one, or remove the folder")
     text = dockerfile.read_text()
     ignore = vdir / "Dockerfile.dockerignore"
     techniques = meta.get("techniques", [])
     if isinstance(techniques, str):
         techniques = [techniques]
+    if not isinstance(techniques, list) or not all(isinstance(t, str) for t in techniques):
+        raise UserError(f"{vdir / 'variant.toml'}: `techniques` must be a list of names, not {techniques!r}")
     return Variant(
         app=app,
         name=vdir.name,
@@ -210,16 +220,20 @@ def load_app(root: Path) -> App:
     if not vroot.is_dir():
         raise UserError(f"{root} has no variants/ folder")
     name = meta.get("name", root.name)
-    variants = tuple(
-        load_variant(name, d) for d in sorted(vroot.iterdir()) if (d / "Dockerfile").is_file()
+    variants = tuple(  # a folder with a variant.toml is a variant: its missing Dockerfile is said
+        load_variant(name, d) for d in sorted(vroot.iterdir())
+        if (d / "Dockerfile").is_file() or (d / "variant.toml").is_file()
     )
-    edit = meta.get("edit")
+    toml = root / "app.toml"
+    edit = _typed(toml, meta, "edit", dict, None, "a table with `file` and `append`")
+    if edit is not None and not all(isinstance(edit.get(k), str) for k in ("file", "append")):
+        raise UserError(f"{toml}: [edit] needs `file` and `append` (text): fix it (see sample_apps/README.md)")
     return App(
         name=name,
         root=root,
         context=(root / meta.get("context", "src")).resolve(),
-        port=int(meta.get("port", 8080)),
-        health_path=meta.get("health_path", "/healthz"),
+        port=_typed(toml, meta, "port", int, 8080, "a port number"),
+        health_path=_typed(toml, meta, "health_path", str, "/healthz", "a path such as /healthz"),
         language=meta.get("language", name),
         description=meta.get("description", ""),
         edit=Edit(edit["file"], edit["append"]) if edit else None,

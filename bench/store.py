@@ -227,8 +227,10 @@ class Run:
             raise UserError(f"{folder} is not a bench run (no metadata.json)")
         try:
             metadata = json.loads(meta_path.read_text())
-        except ValueError as e:
-            raise UserError(f"{meta_path} is not valid JSON ({e.msg}): restore it from git or a backup, "
+            if not isinstance(metadata, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as e:  # UnicodeDecodeError included
+            raise UserError(f"{meta_path} is not valid JSON ({getattr(e, 'msg', None) or str(e)[:120]}): restore it from git or a backup, "
                             "or start a new run") from None
         schema = metadata.get("schema")
         if schema not in READABLE_SCHEMAS:
@@ -241,9 +243,13 @@ class Run:
         cells = {}
         cells_path = folder / "cells.json"
         if cells_path.is_file():
-            for c in json.loads(cells_path.read_text()):
-                cell = Cell(**c)
-                cells[cell.key] = cell
+            try:
+                for c in json.loads(cells_path.read_text()):
+                    cell = Cell(**c)
+                    cells[cell.key] = cell
+            except (ValueError, TypeError) as e:  # cut short, or not a list of cells
+                raise UserError(f"{cells_path} cannot be read ({str(e).splitlines()[0][:120]}): restore it from "
+                                "git or a backup, or start a new run") from None
         return cls(folder, metadata, cells, _read_csv(folder / "samples.csv"), _read_csv(folder / "superseded.csv"))
 
     # -- what the run is ----------------------------------------------------------------------
@@ -441,9 +447,12 @@ def _read_csv(path: Path) -> list[dict]:
         return []
     import pandas as pd
 
+    if not path.read_bytes().endswith(b"\n"):  # every save ends it with one: a cut-short copy
+        raise UserError(f"{path} is truncated (its last row is cut short): restore it from git or a backup; "
+                        "the cells in cells.json say what it held")
     try:
         return pd.read_csv(path, keep_default_na=False).to_dict("records")
-    except (ValueError, pd.errors.ParserError) as e:
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
         raise UserError(f"{path} cannot be read ({str(e).splitlines()[0][:120]}): restore it from git or a "
                         "backup; the cells in cells.json say what it held") from None
 

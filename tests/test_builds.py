@@ -99,3 +99,14 @@ def test_an_edit_build_served_wholly_from_cache_is_noted(cell):
     fake = FakeBuild(progress=lambda s: CACHED if s == "edit" else GOOD)
     out = measure_builds(Builder(None, "R", build=fake), cell, _settings(), cell.app.context, [])
     assert any("edit build 1 reused every step from cache" in n for n in out.notes)
+
+
+def test_image_tags_are_run_unique(tmp_path):
+    """Two runs started in the same second into different results folders share a run id;
+    their image tags must still differ, and stay the same across a resume."""
+    from bench.measure.builds import image_tag, run_key
+
+    a, b = run_key("20260101T000000Z", tmp_path / "a"), run_key("20260101T000000Z", tmp_path / "b")
+    assert a != b and a == run_key("20260101T000000Z", tmp_path / "a")
+    assert image_tag("go", "scratch", a).startswith("bench/go:scratch-20260101T000000Z-")
+    assert image_tag("go", "scratch", a) != image_tag("go", "scratch", b)

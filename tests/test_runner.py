@@ -11,6 +11,7 @@ import pytest
 from bench.apps import load_apps
 from bench.engine.docker import Docker
 from bench.errors import UserError
+from bench.measure.builds import image_tag, run_key
 from bench.measure.smoke import SmokeResult
 from bench.measure.steps import engine_steps
 from bench.metadata import Provenance
@@ -77,6 +78,11 @@ def runner(run, plan, ex, tmp_path, *, retry_failed=False, redo=frozenset(), smo
     return Runner(run, sel, plan.settings, open_steps, prov, work_dir=work, **kw)
 
 
+def _tagged(argv, prefix: str) -> bool:
+    """Whether a build argv tags its image `prefix-<run key>`."""
+    return any(a.startswith(prefix + "-") for a in argv)
+
+
 def new_run(tmp_path, plan, run_id=None):
     return Run.create(tmp_path / "results", {"run_id": run_id} if run_id else {}, settings=plan.settings,
                       planned=plan.keys)
@@ -104,7 +110,7 @@ def test_a_broken_dockerfile_fails_its_cell_and_the_run_goes_on(tmp_path, engine
     bad = '{"vertexes":[{"digest":"x","name":"[1/1] RUN false","error":"exit code: 1"}]}'
     good = (FIX / "rawjson" / "cold_scratch.rawjson").read_text()
     engine.responses[("docker", "buildx", "build")] = lambda argv: (
-        (1, "", bad) if "bench/demo:bloated" in argv else (0, "", good))
+        (1, "", bad) if _tagged(argv, "bench/demo:bloated") else (0, "", good))
     plan = plan_of(demo)
     run = new_run(tmp_path, plan)
     runner(run, plan, engine, tmp_path).execute()
@@ -130,7 +136,7 @@ def test_resume_measures_only_unfinished_cells_in_a_new_segment(tmp_path, engine
     again = Run.open(run.folder)
     runner(again, plan, engine, tmp_path).execute()
     builds = [c for c in engine.calls[first:] if c[:3] == ("docker", "buildx", "build")]
-    assert builds and {c[c.index("-t") + 1] for c in builds} == {"bench/demo:scratch"}
+    assert builds and {c[c.index("-t") + 1] for c in builds} == {image_tag("demo", "scratch", run_key(run.run_id, run.folder))}
     done = Run.open(run.folder)
     assert done.complete and [s.cells for s in done.segments] == [1, 1]
     assert {k: c.segment for k, c in done.cells.items()} == {"demo/bloated": 0, "demo/scratch": 1}
@@ -165,7 +171,7 @@ def test_ctrl_c_keeps_finished_cells_and_stores_nothing_half_measured(tmp_path, 
     good = engine.responses[("docker", "buildx", "build")]
 
     def build(argv):  # Ctrl-C during the second cell's first build
-        if "bench/demo:scratch" in argv:
+        if _tagged(argv, "bench/demo:scratch"):
             raise KeyboardInterrupt
         return good
 
@@ -208,7 +214,7 @@ def test_redo_measures_a_finished_cell_again_and_keeps_its_earlier_rows(tmp_path
     runner(Run.open(run.folder), plan, engine, tmp_path, redo=frozenset({"demo/scratch"}),
            redo_because="npm ci stalled").execute()
     tags = {c[c.index("-t") + 1] for c in engine.calls[first:] if c[:3] == ("docker", "buildx", "build")}
-    assert tags == {"bench/demo:scratch"}
+    assert tags == {image_tag("demo", "scratch", run_key(run.run_id, run.folder))}
     done = Run.open(run.folder)
     assert done.complete and "measured again with --redo" in done.cells["demo/scratch"].reason
     assert any("demo/scratch" in n and "npm ci stalled" in n for n in done.metadata["notes"])
@@ -247,8 +253,9 @@ def test_analysis_reads_one_saved_archive_and_removes_it(tmp_path, engine, demo)
     analysis = archive_analysis(Docker(engine), run.run_id, lambda t: None, tmp_path / "work", analyze=fake_analyze_image)
     runner(run, plan, engine, tmp_path, tweak=lambda s: replace(s, analysis=analysis)).execute()
     [(tag, archive, data)] = seen
-    assert tag == "bench/demo:bloated" and data == b"tar" and not archive.exists()
-    assert [c[-1] for c in engine.calls if c[:2] == ("docker", "save")] == ["bench/demo:bloated"]
+    mine = image_tag("demo", "bloated", run_key(run.run_id, run.folder))
+    assert tag == mine and data == b"tar" and not archive.exists()
+    assert [c[-1] for c in engine.calls if c[:2] == ("docker", "save")] == [mine]
 
 
 def test_a_cell_removes_the_images_its_repeated_builds_left_untagged(tmp_path, engine, demo):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from rich.console import Console
+from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from bench.runner import Reporter
@@ -21,9 +24,17 @@ class RichReporter(Reporter):
 
     def __enter__(self):
         self.progress.start()
+        # While the bar is live, a log line written straight to stderr lands inside it:
+        # route the root logger's records through the bar's console instead.
+        root = logging.getLogger()
+        self._handlers = root.handlers[:]
+        handler = RichHandler(console=self.progress.console, show_time=False, show_path=False, markup=False)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        root.handlers = [handler]
         return self
 
     def __exit__(self, *exc):
+        logging.getLogger().handlers = self._handlers
         self.progress.stop()
 
     def already_done(self, n):

@@ -17,18 +17,27 @@ def add_arguments(p):
 
 
 def _availability(refs: set[str], mode: str) -> dict[str, tuple[bool, str, bool]]:
-    """ref -> (available, reason, standin) without building anything."""
+    """ref -> (available, reason, standin) without building anything. Each ref is resolved
+    on its own: one that cannot resolve (not catalogued, no registry) is reported with its
+    reason and does not hide the others'."""
     try:
         from bench.bases import resolve
     except ImportError:
         return {r: (True, "", False) for r in refs}
+    from bench.errors import EngineUnavailable, UserError
+
     out = {}
-    try:
-        res = resolve(sorted(refs), mode, build=False)
-    except Exception as e:  # noqa: BLE001 - listing must not need a working engine
-        return {r: (True, f"not checked: {e}", False) for r in refs}
-    for r, v in res.items():
-        out[r] = (v.available, v.reason, v.standin)
+    for ref in sorted(refs):
+        try:
+            v = resolve([ref], mode, build=False)[ref]
+        except EngineUnavailable as e:  # listing must not need a working engine
+            out[ref] = (True, f"not checked: {e}", False)
+        except UserError as e:
+            out[ref] = (False, str(e), False)
+        except Exception as e:  # noqa: BLE001 - no docker client, a timeout: say so, list the rest
+            out[ref] = (True, f"not checked: {e}", False)
+        else:
+            out[ref] = (v.available, v.reason, v.standin)
     return out
 
 

@@ -7,6 +7,7 @@ from a cut-short attempt's cache). A build that hit a network error is retried o
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -31,8 +32,17 @@ NETWORK_FLAKE = re.compile(
 RETRY_PAUSE = 15.0  # seconds before the one retry of a build that hit a network error
 
 
-def image_tag(app: str, variant: str) -> str:
-    return f"bench/{app}:{variant}"
+def run_key(run_id: str, folder: Path) -> str:
+    """What makes a run's image tags its own: its id and a short hash of its folder (two runs
+    started in the same second into different results folders share an id, not a folder)."""
+    digest = hashlib.sha1(str(Path(folder).resolve()).encode()).hexdigest()[:6]
+    return f"{run_id}-{digest}"
+
+
+def image_tag(app: str, variant: str, key: str = "") -> str:
+    """The tag a cell's builds make: `bench/<app>:<variant>-<run key>`, so concurrent runs
+    never move each other's tags (without a key, the bare `bench/<app>:<variant>`)."""
+    return f"bench/{app}:{variant}-{key}" if key else f"bench/{app}:{variant}"
 
 
 @dataclass(frozen=True)
@@ -52,13 +62,14 @@ class Builder:
     sleep: Callable[[float], None] = time.sleep
     step: Callable[[str], None] = lambda text: None
     notes: list = field(default_factory=list)
+    key: str = ""  # the run key in every image tag (see run_key)
 
     def __call__(self, cell: Cell, ctx: Path, build_contexts: list[str], scenario: str, rep: int) -> BuildResult:
         self.step(f"{cell.key}: {scenario} build {rep + 1}")
         v = cell.variant
         labels = {"org.bench.app": cell.app.name, "org.bench.variant": v.name, "org.bench.run": self.run_id}
         kw = dict(scenario=scenario, repetition=rep, context=ctx, dockerfile=v.dockerfile,
-                  tag=image_tag(cell.app.name, v.name), build_contexts=build_contexts, target=v.target, labels=labels)
+                  tag=image_tag(cell.app.name, v.name, self.key), build_contexts=build_contexts, target=v.target, labels=labels)
         try:
             return self.build(self.executor, **kw)
         except BuildFailed as e:

@@ -47,6 +47,7 @@ class Steps:
     engine_answers: Callable[[], bool] = lambda: True
     step: Callable[[str], None] = lambda text: None
     note: str = ""  # said in every measured cell's reason (e.g. why push/pull was skipped)
+    key: str = ""  # the run key in the cell's image tag (bench.measure.builds.run_key)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,8 @@ def _measure(cell: Cell, steps: Steps, settings: Settings, record: StoredCell, s
     try:
         _build_and_check(cell, steps, settings, record, samples, phase, ctx, list(bases.build_contexts))
     except BuildFailed as e:
+        if not steps.engine_answers():  # the engine died under the build: not the Dockerfile's fault
+            raise EngineUnavailable(ENGINE_GONE) from e
         record.status, record.reason = "failed", str(e)
     except DockerError as e:
         if not steps.engine_answers():
@@ -128,7 +131,7 @@ def _measure(cell: Cell, steps: Steps, settings: Settings, record: StoredCell, s
 
 def _build_and_check(cell, steps: Steps, settings: Settings, record: StoredCell, samples: list, phase, ctx,
                      build_contexts) -> None:
-    tag = image_tag(cell.app.name, cell.variant.name)
+    tag = image_tag(cell.app.name, cell.variant.name, steps.key)
     with phase("builds"):
         built = steps.builds(cell, ctx, build_contexts)
         samples += built.samples

@@ -15,7 +15,7 @@ from bench.bases.measure import RunBases, compressed_by_push
 from bench.engine.docker import Docker
 from bench.engine.endpoint import current as current_endpoint
 from bench.errors import UserError
-from bench.measure.builds import Builder, measure_builds
+from bench.measure.builds import Builder, measure_builds, run_key
 from bench.measure.cell import Steps
 from bench.measure.context import WORK_DIR, Contexts, context_samples
 from bench.measure.image import image_samples
@@ -55,7 +55,8 @@ def engine_steps(docker: Docker, run: Run, settings: Settings, stack: ExitStack,
     bases = RunBases(run, settings.bases_mode, ex, step=step,
                      compressed=compressed_by_push(registry, docker) if registry is not None else None,
                      disk_bytes=docker.image_size)
-    builder = Builder(ex, run.run_id, step=step)
+    key = run_key(run.run_id, run.folder)  # concurrent runs never move each other's tags
+    builder = Builder(ex, run.run_id, step=step, key=key)
     contexts = Contexts(run.run_id, work_dir)
 
     def context(app):
@@ -78,7 +79,7 @@ def engine_steps(docker: Docker, run: Run, settings: Settings, stack: ExitStack,
         push_pull=_push_pull(ex, registry, cold, settings, step) if registry is not None else None,
         analysis=archive_analysis(docker, run.run_id, step, work_dir or WORK_DIR),
         remove_images=lambda ids: docker.rmi(*ids) if ids else None,
-        engine_answers=docker.answers, step=step,
+        engine_answers=docker.answers, step=step, key=key,
         note=endpoint.why_no_push_pull if settings.push_pull else "",
     )
 

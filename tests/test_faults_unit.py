@@ -1,0 +1,44 @@
+"""Faults that need no engine: a log line during the progress bar, `bench list` on a base
+that cannot resolve (issue #18's defects; the engine faults are in test_faults.py)."""
+
+import io
+import json
+import logging
+
+import pytest
+from rich.console import Console
+
+from bench.cli import main
+
+pytestmark = pytest.mark.fault
+
+
+def test_a_log_line_goes_through_the_bar_console_not_into_the_bar():
+    from bench.commands._progress import RichReporter
+
+    root = logging.getLogger()
+    before = root.handlers[:]
+    rep = RichReporter(2)
+    out = io.StringIO()
+    rep.progress.live.console = Console(file=out, force_terminal=False, width=200)
+    with rep:
+        assert all(getattr(h, "console", None) is rep.progress.console for h in root.handlers)
+        logging.getLogger("bench.test").warning("the registry is slow")
+    assert root.handlers == before  # restored afterwards
+    assert "bench.test: the registry is slow" in out.getvalue()
+
+
+def test_list_says_a_base_that_cannot_resolve_does_not_run_here(tmp_path, capsys):
+    app = tmp_path / "apps" / "demo"
+    (app / "src").mkdir(parents=True)
+    (app / "app.toml").write_text('name = "demo"\n')
+    for name, base in (("odd", "example.invalid/nothing:1"), ("empty", "scratch")):
+        v = app / "variants" / name
+        v.mkdir(parents=True)
+        (v / "Dockerfile").write_text(f"FROM {base}\nCOPY . /\n")
+        (v / "variant.toml").write_text('techniques = ["x"]\n')
+    assert main(["list", "--apps", str(tmp_path / "apps"), "--json"]) == 0
+    rows = {r["variant"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["odd"]["runnable"] is False
+    assert "example.invalid/nothing:1" in rows["odd"]["why_not"] and "catalogue" in rows["odd"]["why_not"]
+    assert rows["empty"]["runnable"] is True and rows["empty"]["why_not"] == ""
