@@ -101,15 +101,28 @@ class Cell:
         return f"{self.app}/{self.variant}"
 
 
+class ResultsUnwritable(UserError):
+    """The results folder refused a write (read-only, full, no permission)."""
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """Write a whole file or nothing: a reader never sees half of it, and a write that fails
+    (a full disk) leaves the previous version in place."""
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
+    except OSError as e:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        raise ResultsUnwritable(f"cannot write {path} ({e.strerror or e}): free space or fix permissions there, "
+                                "or choose another folder with --results; everything saved before is intact") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 

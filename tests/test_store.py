@@ -85,3 +85,22 @@ def test_a_corrupt_metadata_file_is_one_user_error(tmp_path):
     (run.folder / "metadata.json").write_text('{"schema": 2, "run_')
     with pytest.raises(UserError, match="not valid JSON.*restore it"):
         Run.open(run.folder)
+
+
+def test_a_write_the_folder_refuses_is_one_line_and_keeps_the_last_saved_version(tmp_path, monkeypatch):
+    import os as _os
+
+    from bench.store import ResultsUnwritable
+
+    run = Run.create(tmp_path, {})
+    run.record(_cell(status="ok"), [Sample("go", "scratch", "image", "disk_bytes", 2_000_000, "B")])
+    saved = (run.folder / "samples.csv").read_bytes()
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_os, "replace", full)  # the disk fills as the next save lands
+    with pytest.raises(ResultsUnwritable, match=r"No space left on device.*--results.*intact"):
+        run.save()
+    assert (run.folder / "samples.csv").read_bytes() == saved
+    assert not [p for p in run.folder.iterdir() if p.name.startswith(".")]  # no half-written temp file
