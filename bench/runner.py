@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from bench.errors import UserError
+from bench.measure.builds import run_key
 from bench.measure.cell import CellOutcome, Steps, measure_cell
 from bench.measure.context import WORK_DIR
 from bench.plan import Cell, Selection
@@ -40,16 +41,19 @@ class Reporter:
 
 @contextmanager
 def _sigterm_as_interrupt():
-    """SIGTERM ends a run like Ctrl-C does, so every context manager cleans up."""
+    """SIGTERM ends a run like Ctrl-C does, so every context manager cleans up. SIGINT is
+    Ctrl-C's even when bench was started with it ignored (a shell's background job)."""
 
     def handler(signum, frame):
         raise KeyboardInterrupt
 
-    old = signal.signal(signal.SIGTERM, handler)
+    old_term = signal.signal(signal.SIGTERM, handler)
+    old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGINT, old_int)
 
 
 REDO_NOTE = "measured again with --redo; the earlier attempt's rows are in superseded.csv"
@@ -73,7 +77,7 @@ class Runner:
         from bench.engine.workdirs import hold, sweep
 
         sweep(self.work_dir)  # app copies, registries and cold engines of bench processes killed outright
-        mine = self.work_dir / self.run.run_id
+        mine = self.work_dir / run_key(self.run.run_id, self.run.folder)
         try:
             held = hold(mine)
         except BlockingIOError:

@@ -12,6 +12,7 @@ from bench.apps import load_apps
 from bench.engine.docker import Docker
 from bench.errors import UserError
 from bench.measure.builds import image_tag, run_key
+from bench.measure.builds import run_key
 from bench.measure.smoke import SmokeResult
 from bench.measure.steps import engine_steps
 from bench.metadata import Provenance
@@ -101,7 +102,7 @@ def test_a_cell_yields_build_image_and_smoke_samples(tmp_path, engine, demo):
     assert set(df[df.metric == "layer_bytes"]["detail"]) == {"1: COPY a.txt /a.txt", "2: COPY a.txt /b.txt"}
     builds = [c for c in engine.calls if c[:3] == ("docker", "buildx", "build")]
     assert sum("--no-cache" in c for c in builds) == 4  # only cold builds skip the cache
-    assert not (tmp_path / "work" / run.run_id).exists()  # the private copy is gone
+    assert not (tmp_path / "work" / run_key(run.run_id, run.folder)).exists()  # the private copy is gone
     assert (tmp_path / "apps" / "demo" / "src" / "main.go").read_text() == "package main\n"
     assert Run.open(run.folder).complete
 
@@ -182,7 +183,7 @@ def test_ctrl_c_keeps_finished_cells_and_stores_nothing_half_measured(tmp_path, 
     assert set(saved.cells) == {"demo/bloated"} and not saved.complete
     [seg] = saved.segments
     assert seg.cells == 1 and seg.ended_utc >= seg.started_utc
-    assert not (tmp_path / "work" / run.run_id).exists()
+    assert not (tmp_path / "work" / run_key(run.run_id, run.folder)).exists()
     engine.responses[("docker", "buildx", "build")] = good
     runner(saved, plan, engine, tmp_path).execute()
     done = Run.open(run.folder)
@@ -315,7 +316,7 @@ def test_one_run_is_measured_by_one_process_at_a_time(tmp_path, engine, demo):
 
     plan = plan_of(demo, n=1)
     run = new_run(tmp_path, plan)
-    other = _locked_by_child(tmp_path / "work" / run.run_id)  # a second `bench run --resume` of it
+    other = _locked_by_child(tmp_path / "work" / run_key(run.run_id, run.folder))  # a second `bench run --resume` of it
     try:
         with pytest.raises(UserError, match="being measured by another bench process"):
             runner(run, plan, engine, tmp_path).execute()

@@ -63,3 +63,12 @@ def test_an_unlocked_daemon_folder_named_by_a_running_process_is_kept(tmp_path):
         p.kill()
         p.wait()
     assert sweep(tmp_path) == [d]
+
+
+def test_every_folder_name_bench_gives_a_run_is_one_sweep_knows():
+    from bench.engine.workdirs import _OURS
+    from bench.measure.builds import run_key
+
+    for run_id in ("20261201T222923Z", "20261201T222923Z-2", "20261201T222923Z-shard2of4"):
+        assert _OURS.match(run_key(run_id, Path("/tmp/results/runs") / run_id)), run_id
+    assert not _OURS.match("my-own-folder")

@@ -22,7 +22,7 @@ from pathlib import Path
 log = logging.getLogger("bench.engine.workdirs")
 
 LOCK_NAME = ".bench-lock"
-_OURS = re.compile(r"^(cold-[0-9a-f]{8}|registry-[A-Za-z0-9_]+|\d{8}T\d{6}Z(-\d+)?)$")
+_OURS = re.compile(r"^(cold-[0-9a-f]{8}|registry-[A-Za-z0-9_]+|\d{8}T\d{6}Z(-\d+)?(-shard\d+of\d+)?(-[0-9a-f]{6})?)$")
 
 
 class Held:

@@ -20,9 +20,9 @@ from bench.store import Sample
 WORK_DIR = Path(os.environ.get("BENCH_WORK_DIR", Path.home() / ".cache" / "bench" / "work"))
 
 
-def prepare_context(app: App, run_id: str, work_dir: Path | None = None) -> Path:
-    # One folder per run: two runs at once never edit each other's sources.
-    dest = (work_dir or WORK_DIR) / run_id / app.name
+def prepare_context(app: App, run_key: str, work_dir: Path | None = None) -> Path:
+    # One folder per run (its id and results folder): two runs at once never edit each other's sources.
+    dest = (work_dir or WORK_DIR) / run_key / app.name
     if dest.exists():
         shutil.rmtree(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -39,14 +39,14 @@ def prepare_context(app: App, run_id: str, work_dir: Path | None = None) -> Path
 class Contexts:
     """Each app's copy, made the first time a cell of that app needs it."""
 
-    def __init__(self, run_id: str, work_dir: Path | None = None):
-        self.run_id = run_id
+    def __init__(self, run_key: str, work_dir: Path | None = None):
+        self.run_key = run_key
         self.work_dir = work_dir or WORK_DIR
         self._made: dict[str, Path] = {}
 
     def __call__(self, app: App) -> Path:
         if app.name not in self._made:
-            self._made[app.name] = prepare_context(app, self.run_id, self.work_dir)
+            self._made[app.name] = prepare_context(app, self.run_key, self.work_dir)
         return self._made[app.name]
 
 

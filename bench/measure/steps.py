@@ -57,7 +57,7 @@ def engine_steps(docker: Docker, run: Run, settings: Settings, stack: ExitStack,
                      disk_bytes=docker.image_size)
     key = run_key(run.run_id, run.folder)  # concurrent runs never move each other's tags
     builder = Builder(ex, run.run_id, step=step, key=key)
-    contexts = Contexts(run.run_id, work_dir)
+    contexts = Contexts(key, work_dir)  # below the run's own work folder, which the runner locks
 
     def context(app):
         step(f"{app.name}: copying the build context")
@@ -77,7 +77,7 @@ def engine_steps(docker: Docker, run: Run, settings: Settings, stack: ExitStack,
         builds=lambda cell, ctx, bcs: measure_builds(builder, cell, settings, ctx, bcs),
         image=image, smoke=smoke_step,
         push_pull=_push_pull(ex, registry, cold, settings, step) if registry is not None else None,
-        analysis=archive_analysis(docker, run.run_id, step, work_dir or WORK_DIR),
+        analysis=archive_analysis(docker, key, step, work_dir or WORK_DIR),
         remove_images=lambda ids: docker.rmi(*ids) if ids else None,
         engine_answers=docker.answers, step=step, key=key,
         note=endpoint.why_no_push_pull if settings.push_pull else "",
@@ -97,7 +97,7 @@ def _push_pull(ex, registry, cold, settings: Settings, step):
     return push_pull
 
 
-def archive_analysis(docker: Docker, run_id: str, step, work_dir: Path, analyze: Callable | None = None):
+def archive_analysis(docker: Docker, run_key: str, step, work_dir: Path, analyze: Callable | None = None):
     """The analysis step: one `docker save` read by both the layer analysis and syft (whose
     `docker:` source would export the image again): for 1 GB, one export instead of two."""
 
@@ -106,7 +106,7 @@ def archive_analysis(docker: Docker, run_id: str, step, work_dir: Path, analyze:
         if run_analysis is None:
             return []
         step(f"{cell.key}: layer, package and lint analysis")
-        archive = work_dir / run_id / f"{cell.app.name}-{cell.variant.name}.tar"
+        archive = work_dir / run_key / f"{cell.app.name}-{cell.variant.name}.tar"
         archive.parent.mkdir(parents=True, exist_ok=True)
         try:
             docker.save(tag, archive)
