@@ -4,6 +4,7 @@ owner's, an older bench's run copy, and anything not bench's are left alone."""
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
