@@ -242,7 +242,46 @@ def test_cv_flags_the_unstable_number_only(run, summary):
     text = markdown.render(run, "report/", summary=summary)
     stability = text[text.index("## 6. Stability"):]
     assert "1 number varies by more than 10%" in stability and "By kind: cold builds 1" in stability
-    assert stability.count("- ⚠ node/bloated cold build_wall_seconds") == 1
+    # flagged once for its CV and once for its 95% interval (wider than ±10% of the median)
+    assert stability.count("- ⚠ node/bloated cold build_wall_seconds") == 2
+    assert "1 of 39 timing medians have a 95% interval wider than ±10%" in stability
+    assert "more repetitions" in stability and "quieter machine" in stability
+
+
+def test_timing_medians_carry_a_bootstrap_interval_and_sizes_none(summary):
+    t = summary[(summary["metric"] == "build_wall_seconds") & (summary["n"] >= 3)].iloc[0]
+    assert t["ci_lo"] <= t["median"] <= t["ci_hi"] and t["ci_note"] == ""
+    size = summary[summary["metric"] == "disk_bytes"].iloc[0]
+    assert math.isnan(size["ci_lo"]) and size["ci_note"] == "single deterministic measurement"
+    two = pd.DataFrame({"app": "a", "variant": "v", "scenario": "push", "metric": "push_seconds", "profile": "",
+                        "detail": "", "unit": "s", "value": [10.0, 30.0]})
+    r = stats.summarize(two).iloc[0]
+    assert math.isnan(r["ci_lo"]) and r["ci_note"] == "n too small for an interval" and not r["ci_wide"]
+    assert stats.ci_text(r) == "n too small for an interval"
+    wide = stats.summarize(pd.concat([two, two.iloc[:1].assign(value=20.0)])).iloc[0]
+    assert wide["ci_wide"] and stats.ci_text(wide) == "[10.0–30.0 s]"
+
+
+def test_summary_csv_has_the_intervals(tmp_path):
+    from bench.report import generate
+
+    generate(load_run(FIXTURE), tmp_path)
+    s = pd.read_csv(tmp_path / "report" / "summary.csv", keep_default_na=False)
+    assert {"ci_lo", "ci_hi", "ci_note"} <= set(s.columns)
+    assert set(s.loc[s["unit"] == "B", "ci_note"]) == {"single deterministic measurement"}
+
+
+def test_a_change_against_the_parent_is_real_only_when_the_intervals_part():
+    r = {"push_s": 20.0, "push_s_parent": 10.0, "push_s_ci_lo": 19.0, "push_s_ci_hi": 21.0,
+         "push_s_parent_ci_lo": 9.0, "push_s_parent_ci_hi": 11.0}
+    assert markdown.timing_cell(r, "push_s") == "20.0 s [19.0–21.0 s] (+100%)"
+    overlapping = {**r, "push_s_parent_ci_hi": 19.5}
+    assert markdown.timing_cell(overlapping, "push_s").endswith("(~)")
+    no_interval = {**r, "push_s_parent_ci_lo": float("nan")}
+    assert markdown.timing_cell(no_interval, "push_s").endswith("(~)")
+    ab = markdown.ablation_tables(load_run(FIXTURE), tables.ablation(load_run(FIXTURE)))
+    assert ab.startswith(markdown.NOISE_LEGEND) and "**~** = no real change" in ab
+    assert "median [IQR]" not in markdown.render(load_run(FIXTURE), "report/")
 
 
 def test_an_unstable_build_time_names_the_step_that_moved():
