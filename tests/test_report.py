@@ -546,9 +546,9 @@ def test_saved_charts_keep_one_rounded_layout(tmp_path, run):
     # solves once and keeps rounded Axes positions, so PNG and SVG never differ run to run.
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
-    fig = charts.build_times(run.samples)
+    fig = charts.waterfall(run.samples, cells=run.cells)
     assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
-    charts.save(fig, tmp_path, "build_times")
+    charts.save(fig, tmp_path, "waterfall")
     assert not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
     assert len(fig.axes) >= 2
     for ax in fig.axes:

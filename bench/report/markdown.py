@@ -15,10 +15,10 @@ VERDICT_MARK = {claims_mod.HOLDS: "✅", claims_mod.OFF: "❌", claims_mod.INCON
                 claims_mod.UNTESTABLE: "➖"}
 
 CHART_TEXT = {
-    "sizes": "Image size per variant (log scale) against the article's before/after",
-    "waterfall": "What each step buys, from bloated to the after",
+    "sizes": "Image size per variant (dots on a log scale) against the article's before/after",
+    "waterfall": "What each step buys, in percentage points of the before, from bloated to the after",
     "build_times": "Build time: cold, warm, edit",
-    "pull_times": "Pull time against compressed size, with the bandwidth model",
+    "pull_times": "Pull time against compressed size, with the bandwidth model and the article's claim at its compressed equivalent",
     "layers": "Layer composition",
     "efficiency": "Layer efficiency (dive)",
 }
