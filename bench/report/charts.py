@@ -518,17 +518,18 @@ def layers(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=No
     d = df[(df["scenario"] == "image") & (df["metric"] == "layer_bytes")]
     summary = stats.summarize(d)
     apps = _apps(d)
-    rows = sum(len(_variants(d, None, a)) for a in apps)
+    order = variant_order(d, cells)
+    rows = sum(len(_ordered(d, None, a, order)) for a in apps)
     fig = _figure(8, 1.2 + 0.5 * rows + 0.6 * len(apps), _prov(df, provenance))
     if not apps:
         return _empty(fig, "no layer sizes in this run")
     axes = fig.subplots(len(apps), 1, squeeze=False, sharex=True,
-                        height_ratios=[len(_variants(d, None, a)) for a in apps])[:, 0]
+                        height_ratios=[len(_ordered(d, None, a, order)) for a in apps])[:, 0]
     base_rows = df[(df["scenario"] == "base") & (df["metric"] == "disk_bytes")]
     base_size = base_rows.groupby("variant")["value"].median().to_dict()
     seen = set()
     for ax, app in zip(axes, apps):
-        names = _variants(d, None, app)
+        names = _ordered(d, None, app, order)
         for yi, name in zip(np.arange(len(names))[::-1], names):
             s = summary[(summary["app"] == app) & (summary["variant"] == name)].copy()
             s["index"] = s["detail"].str.extract(r"^\s*(\d+)")[0].astype(float)
@@ -564,7 +565,8 @@ def efficiency(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenanc
     d = df[(df["scenario"] == "analyze") & df["metric"].isin(["efficiency", "wasted_bytes"])]
     summary = stats.summarize(d)
     apps = _apps(d)
-    names = [(a, v) for a in apps for v in _variants(d, None, a)]
+    order = variant_order(d, cells)
+    names = [(a, v) for a in apps for v in _ordered(d, None, a, order)]
     fig = _figure(8, 1.4 + 0.32 * max(1, len(names)), _prov(df, provenance))
     if not names:
         return _empty(fig, "no dive analysis in this run")
