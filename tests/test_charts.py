@@ -8,12 +8,13 @@ import itertools
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.patches import Rectangle
 
-from bench.report import charts, stats
+from bench.report import charts, stats, tables
 from bench.report.claims_data import load_claims_file
 from bench.report.load import load_run
 
@@ -65,9 +66,12 @@ def outside(fig) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("name", list(charts.CHARTS))
+ALL_CHARTS = {**charts.CHARTS, **charts.NOTEBOOK_CHARTS}
+
+
+@pytest.mark.parametrize("name", list(ALL_CHARTS))
 def test_no_chart_draws_text_over_text_or_off_the_figure(run, name):
-    fig = charts.CHARTS[name](run.samples, cells=run.cells, provenance=run.provenance)
+    fig = ALL_CHARTS[name](run.samples, cells=run.cells, provenance=run.provenance)
     assert overlapping_texts(fig) == []
     assert outside(fig) == []
 
@@ -144,3 +148,28 @@ def test_charts_that_drop_crowded_labels_stay_deterministic(tmp_path):
                         tmp_path / str(i), name)
         for ext in ("png", "svg"):
             assert (tmp_path / "1" / f"{name}.{ext}").read_bytes() == (tmp_path / "2" / f"{name}.{ext}").read_bytes()
+
+
+def with_wire_and_warmup(run) -> pd.DataFrame:
+    """The fixture's samples plus a wire span of 40% of every pull and a warmup cold build
+    half again as slow as the first measured one."""
+    s = run.samples
+    wire = s[s["metric"] == "pull_seconds"].assign(metric="pull_wire_seconds")
+    wire["value"] *= 0.4
+    warm = s[(s["scenario"] == "cold") & (s["metric"] == "build_wall_seconds") & (s["repetition"] == 0)]
+    warm = warm.assign(warmup=True, value=warm["value"] * 1.5)
+    return pd.concat([s, wire, warm], ignore_index=True)
+
+
+def test_pull_split_and_repetition_order_on_recorded_wire_spans_and_warmups():
+    run = load_run(RUNS["fixture"])
+    s = with_wire_and_warmup(run)
+    sp = tables.pull_split(stats.summarize(s))
+    assert len(sp) and np.allclose(sp["wire_share"], 0.4) and np.allclose(sp["wire_s"] + sp["rest_s"], sp["pull_s"])
+    ro = tables.repetition_order(s)
+    cold = ro[(ro["what"] == "cold build") & (ro["app"] == "go") & (ro["variant"] == "bloated")]
+    assert list(cold["order"]) == [0, 1, 2, 3] and list(cold["warmup"]) == [True, False, False, False]
+    assert cold["relative"].iloc[0] > 1.2  # the warmup, against the measured median
+    for name, fn in charts.NOTEBOOK_CHARTS.items():
+        assert overlapping_texts(fn(s, cells=run.cells, provenance=run.provenance)) == [], name
+    assert tables.pull_split(stats.summarize(run.samples)).empty  # not recorded: nothing made up

@@ -596,6 +596,79 @@ def efficiency(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenanc
     return fig
 
 
+@_styled
+def pull_split(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=None,
+               profile: str | None = None) -> Figure:
+    """Where a throttled pull's time goes, per image: the wire span (bytes flowing through the
+    throttle) and the rest (round trips, decompression, extraction), on one time axis."""
+    sp = tables.pull_split(stats.summarize(df[df["scenario"] == "pull"]))
+    if profile is None and len(sp):
+        profile = sorted(sp["profile"].unique(), key=lambda p: (tables.PROFILE_ORDER.index(p)
+                                                                 if p in tables.PROFILE_ORDER else 99))[-1]
+    sp = sp[sp["profile"] == profile] if len(sp) else sp
+    fig = _figure(8, 1.4 + 0.28 * max(1, len(sp)), _prov(df, provenance))
+    if sp.empty:
+        return _empty(fig, "pull_wire_seconds: not measured in this run")
+    order = variant_order(df, cells)
+    sp = sp.assign(rank=[order.index(v) if v in order else len(order) for v in sp["variant"]])
+    sp = sp.sort_values(["app", "rank"]).reset_index(drop=True)
+    ax = fig.add_subplot()
+    y = np.arange(len(sp))[::-1]
+    ax.barh(y, sp["wire_s"], color=OKABE_ITO[0], height=0.6, label="on the wire (bytes through the throttle)")
+    ax.barh(y, sp["rest_s"], left=sp["wire_s"], color=OKABE_ITO[1], height=0.6,
+            label="the rest: round trips, decompression, extraction")
+    for yi, r in zip(y, sp.itertuples(index=False)):
+        ax.text(r.pull_s, yi, f" {r.wire_share:.0%} wire of {fmt.seconds(r.pull_s)}", va="center", fontsize=7)
+    ax.set_yticks(y, [f"{a}/{v}" for a, v in zip(sp["app"], sp["variant"])], fontsize=7.5)
+    ax.set_xlim(0, sp["pull_s"].max() * 1.35)
+    ax.set_xlabel(f"seconds of a cold pull at {profile} (medians of the measured repetitions)")
+    ax.grid(axis="y", visible=False)
+    ax.legend(loc="lower right")
+    _title(fig, f"Where a pull's time goes at {profile}: the wire against the rest")
+    return fig
+
+
+@_styled
+def repetitions(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=None) -> Figure:
+    """Each timing by the order it was measured in (warmups first, hollow), relative to its
+    cell's median: one thin line per cell, the median over cells in bold."""
+    ro = tables.repetition_order(df)
+    whats = list(dict.fromkeys(ro["what"])) if len(ro) else []
+    cols = 3
+    rows = max(1, -(-len(whats) // cols))
+    fig = _figure(8, 0.8 + 1.9 * rows, _prov(df, provenance))
+    if not whats:
+        return _empty(fig, "no repeated timings in this run")
+    axes = fig.subplots(rows, cols, squeeze=False, sharey=True).ravel()
+    top = float(np.nanquantile(ro["relative"], 0.98)) if ro["relative"].notna().any() else 2.0
+    for ax, what in zip(axes, whats):
+        w = ro[ro["what"] == what]
+        for _k, g in w.groupby(["app", "variant"], sort=False):
+            ax.plot(g["order"], g["relative"], color=GREY, lw=0.5, alpha=0.5)
+        med = w.groupby("order").agg(relative=("relative", "median"), warmup=("warmup", "all"))
+        ax.plot(med.index, med["relative"], color=OKABE_ITO[5], lw=2, marker="o", ms=4, zorder=3)
+        warm = med[med["warmup"]]
+        ax.plot(warm.index, warm["relative"], ls="none", marker="o", ms=7, mfc="white", mec=OKABE_ITO[5], zorder=4)
+        ax.axhline(1, color="black", lw=0.6, zorder=1)
+        ax.set_xticks(med.index, [f"w{i + 1}" if wu else str(i + 1 - int(med["warmup"].sum()))
+                                  for i, wu in zip(med.index, med["warmup"])])
+        ax.set_title(what, loc="left", fontsize=8.5)
+        ax.set_ylim(0, max(top * 1.1, 1.5))
+    for ax in axes[len(whats):]:
+        ax.axis("off")
+    for ax in axes[::cols]:
+        ax.set_ylabel("value / cell's median")
+    for ax in axes[len(whats) - cols:len(whats)]:
+        ax.set_xlabel("repetition, in the order measured")
+    _title(fig, "Repetition order: each timing by when it was measured (thin: a cell; bold: the median;\n"
+                "w = warmup, hollow, never summarised)")
+    return fig
+
+
+# Charts the notebooks draw; the report draws CHARTS.
+NOTEBOOK_CHARTS = {"pull_split": pull_split, "repetitions": repetitions}
+
+
 CHARTS = {
     "sizes": sizes,
     "waterfall": waterfall,

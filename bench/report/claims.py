@@ -490,14 +490,9 @@ def eval_routine_under(c: dict, ctx: Context) -> Result:
 
 def wire_shares(summary: pd.DataFrame, profile: str) -> pd.DataFrame:
     """Per pulled image at `profile`: median pull_wire_seconds / median pull_seconds."""
-    pick = summary[(summary["scenario"] == "pull") & (summary["profile"] == profile)]
-    key = ["app", "variant"]
-    wire = pick[pick["metric"] == "pull_wire_seconds"].set_index(key)["median"]
-    pull = pick[pick["metric"] == "pull_seconds"].set_index(key)["median"]
-    both = pd.DataFrame({"wire": wire, "pull": pull}).dropna()
-    both = both[both["pull"] > 0]
-    both["share"] = both["wire"] / both["pull"]
-    return both.reset_index()
+    sp = tables.pull_split(summary)
+    sp = sp[sp["profile"] == profile]
+    return sp.rename(columns={"wire_s": "wire", "pull_s": "pull", "wire_share": "share"})
 
 
 def eval_pull_wire_share(c: dict, ctx: Context) -> Result:

@@ -313,3 +313,51 @@ def chain(v: pd.DataFrame, app: str, leaf: str) -> list[str]:
         out.append(cur)
         cur = va.loc[cur, "parent"]
     return out[::-1]
+
+
+def pull_split(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per pulled image and profile: the median pull, the median wire span (bytes flowing
+    through the throttle, pull_wire_seconds), the rest (the registry's round trips,
+    decompression, extraction) and the wire's share. Empty when the run did not record
+    pull_wire_seconds."""
+    key = ["app", "variant", "profile"]
+    pick = summary[summary["scenario"] == "pull"]
+    wire = pick[pick["metric"] == "pull_wire_seconds"].set_index(key)["median"]
+    pull = pick[pick["metric"] == "pull_seconds"].set_index(key)["median"]
+    cols = key + ["pull_s", "wire_s", "rest_s", "wire_share"]
+    both = pd.DataFrame({"pull_s": pull, "wire_s": wire}).dropna()
+    both = both[both["pull_s"] > 0]
+    if both.empty:
+        return pd.DataFrame(columns=cols)
+    both["rest_s"] = (both["pull_s"] - both["wire_s"]).clip(lower=0)
+    both["wire_share"] = both["wire_s"] / both["pull_s"]
+    return both.reset_index()[cols]
+
+
+# The timings whose repetitions the order view follows, and how each is labelled.
+ORDERED_TIMINGS = {"build_wall_seconds": "{scenario} build", "push_seconds": "push",
+                   "pull_seconds": "pull {profile}", "start_to_healthy_seconds": "start to healthy"}
+
+
+def repetition_order(samples: pd.DataFrame) -> pd.DataFrame:
+    """Each timing sample with its place in the order it was measured: warmups first (kept,
+    flagged), then the measured repetitions; `relative` is the value over its cell's median of
+    measured repetitions, so cells of any size share one axis. A first repetition that is
+    always the slowest shows as a line that starts high."""
+    s = samples[samples["metric"].isin(list(ORDERED_TIMINGS)) & (samples["detail"] == "")
+                & samples["value"].notna()].copy()
+    cols = ["what", "app", "variant", "repetition", "warmup", "order", "value", "relative"]
+    if s.empty:
+        return pd.DataFrame(columns=cols)
+    if "warmup" not in s:
+        s["warmup"] = False
+    s["what"] = [ORDERED_TIMINGS[m].format(scenario=sc, profile=p)
+                 for m, sc, p in zip(s["metric"], s["scenario"], s["profile"])]
+    cell = ["what", "app", "variant"]
+    n_warm = s[s["warmup"]].groupby(cell)["repetition"].nunique()
+    s["order"] = [r if w else r + int(n_warm.get(k, 0))
+                  for r, w, k in zip(s["repetition"], s["warmup"], map(tuple, s[cell].values))]
+    med = s[~s["warmup"]].groupby(cell)["value"].median()
+    s["relative"] = [v / med.get(k, np.nan) if med.get(k, 0) else np.nan
+                     for v, k in zip(s["value"], map(tuple, s[cell].values))]
+    return s[cols].sort_values(["what", "app", "variant", "order"]).reset_index(drop=True)
