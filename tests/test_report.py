@@ -553,3 +553,49 @@ def test_saved_charts_keep_one_rounded_layout(tmp_path, run):
     assert len(fig.axes) >= 2
     for ax in fig.axes:
         assert all(v == round(v, charts.LAYOUT_DECIMALS) for v in ax.get_position().bounds)
+
+
+def _with_article_and_marks(run, tmp_path):
+    """node/multistage renamed `article`; app.toml marks: go practical = scratch (failed smoke),
+    node practical = alpine (skipped)."""
+    for app, practical in (("go", "scratch"), ("node", "alpine")):
+        (tmp_path / app).mkdir()
+        (tmp_path / app / "app.toml").write_text(f'name = "{app}"\npractical = "{practical}"\n')
+    rename = lambda df: df.assign(variant=[  # noqa: E731
+        "article" if (a, v) == ("node", "multistage") else v for a, v in zip(df["app"], df["variant"])])
+    return _with(run, samples=rename(run.samples), cells=rename(run.cells),
+                 metadata={**run.metadata, "apps_dir": str(tmp_path)})
+
+
+def test_before_after_has_the_article_recipe_practical_and_ceiling(run, tmp_path):
+    r = _with_article_and_marks(run, tmp_path)
+    assert tables.app_marks(r) == {"go": {"practical": "scratch"}, "node": {"practical": "alpine"}}
+    ba = tables.before_after(r).set_index("app")
+    assert ba.loc["node", "recipe_variant"] == "article" and ba.loc["node", "recipe_ok"]
+    assert ba.loc["node", "recipe_reduction"] == pytest.approx(1 - ba.loc["node", "recipe_bytes"] / ba.loc["node", "before_bytes"])
+    assert not isinstance(ba.loc["go", "recipe_variant"], str)
+    assert ba.loc["go", "practical_variant"] == "scratch" and not ba.loc["go", "practical_ok"]
+    assert ba.loc["go", "after_variant"] == "distroless"  # the broken scratch is never the ceiling
+    text = markdown.before_after_table(tables.before_after(r))
+    go = next(line for line in text.splitlines() if line.startswith("| go "))
+    assert "(scratch; broken image: smoke not passed" in go and "no `article` variant in this run" in go
+    node = next(line for line in text.splitlines() if line.startswith("| node "))
+    assert "(article, -" in node and "alpine: not measured in this run" in node
+    assert "median [IQR]" not in text
+
+
+def test_marks_fall_back_when_no_app_toml_is_found(run, tmp_path):
+    r = _with(run, metadata={**run.metadata, "apps_dir": str(tmp_path / "nowhere")})
+    ba = tables.before_after(r)
+    assert set(tables.app_marks(r)) <= {"go", "node"}  # bench's own sample_apps, or nothing
+    assert "practical_variant" in ba and "recipe_variant" in ba
+
+
+def test_technique_1_claims_use_the_runs_article_variant(run, tmp_path):
+    ev = claims.evaluate(_with_article_and_marks(run, tmp_path)).set_index("id")
+    assert ev.loc["node-after", "compared"] == "node/article"
+    assert ev.loc["node-reduction", "compared"] == "node/bloated → node/article"
+    assert ev.loc["go-after-12.3mb", "compared"] == "go/distroless" and "no `article` variant" in ev.loc["go-after-12.3mb", "note"]
+    assert ev.loc["python-after", "verdict"] == claims.UNTESTABLE  # no python app in the fixture
+    with_base = ev.loc["faq-85-percent-with-base"]
+    assert with_base["verdict"] == claims.INCONCLUSIVE and with_base["compared"] == "node/bloated → node/article"
