@@ -483,8 +483,9 @@ def eval_routine_under(c: dict, ctx: Context) -> Result:
                       f" within {ctx.noise_pp:g}% of the widened mark, so noise decides")
         return _judged(c, art, shown, ver, note, float(hits.mean()), 1.0, "ratio", compared)
     return _majority(c, ctx, art, shown, hits,
-                     (f"holds: under it in {k} of {n} apps",
-                      f"does not hold: under it in {'only ' if hits.any() else ''}{k} of {n} apps"),
+                     (f"holds: under {fmt.size(under)} (the mark + {ctx.tol:.0%}) in {k} of {n} apps",
+                      f"does not hold: under {fmt.size(under)} (the mark + {ctx.tol:.0%}) in "
+                      f"{'only ' if hits.any() else ''}{k} of {n} apps"),
                      note, compared)
 
 
