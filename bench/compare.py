@@ -36,12 +36,10 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import UserError
+from bench.stats import (BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, MIN_REPETITIONS, intervals_differ,  # noqa: F401
+                         median_ci)
 
 BASES_APP = "_bases"
-MIN_REPETITIONS = 3
-BOOTSTRAP_RESAMPLES = 2000
-BOOTSTRAP_SEED = 20261127
-CONFIDENCE = 0.95
 # Computed from sizes by a model, not measured: comparing them would count a size change twice.
 DERIVED_METRICS = {"pull_model_seconds"}
 SIZE_UNITS = {"B", "count"}
@@ -160,28 +158,11 @@ def parse_threshold(spec: str) -> Threshold:
 # --------------------------------------------------------------------------------------------
 # Statistics
 # --------------------------------------------------------------------------------------------
-def median_ci(values, *, seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
-    """95% percentile-bootstrap interval of the median, reproducible (fixed seed)."""
-    import numpy as np
-
-    x = np.asarray(sorted(float(v) for v in values))
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(x), size=(BOOTSTRAP_RESAMPLES, len(x)))
-    meds = np.median(x[idx], axis=1)
-    tail = (1 - CONFIDENCE) / 2 * 100
-    lo, hi = np.percentile(meds, [tail, 100 - tail])
-    return float(lo), float(hi)
-
-
 def timing_verdict(a: list[float], b: list[float]) -> tuple[str, tuple | None, tuple | None]:
     if len(a) < MIN_REPETITIONS or len(b) < MIN_REPETITIONS:
         return TOO_FEW, None, None
     ca, cb = median_ci(a), median_ci(b)
-    if cb[0] > ca[1]:
-        return SLOWER, ca, cb
-    if cb[1] < ca[0]:
-        return FASTER, ca, cb
-    return SAME, ca, cb
+    return {1: SLOWER, -1: FASTER, 0: SAME}[intervals_differ(ca, cb)], ca, cb
 
 
 # --------------------------------------------------------------------------------------------

@@ -242,7 +242,46 @@ def test_cv_flags_the_unstable_number_only(run, summary):
     text = markdown.render(run, "report/", summary=summary)
     stability = text[text.index("## 6. Stability"):]
     assert "1 number varies by more than 10%" in stability and "By kind: cold builds 1" in stability
-    assert stability.count("- ⚠ node/bloated cold build_wall_seconds") == 1
+    # flagged once for its CV and once for its 95% interval (wider than ±10% of the median)
+    assert stability.count("- ⚠ node/bloated cold build_wall_seconds") == 2
+    assert "1 of 39 timing medians have a 95% interval wider than ±10%" in stability
+    assert "more repetitions" in stability and "quieter machine" in stability
+
+
+def test_timing_medians_carry_a_bootstrap_interval_and_sizes_none(summary):
+    t = summary[(summary["metric"] == "build_wall_seconds") & (summary["n"] >= 3)].iloc[0]
+    assert t["ci_lo"] <= t["median"] <= t["ci_hi"] and t["ci_note"] == ""
+    size = summary[summary["metric"] == "disk_bytes"].iloc[0]
+    assert math.isnan(size["ci_lo"]) and size["ci_note"] == "single deterministic measurement"
+    two = pd.DataFrame({"app": "a", "variant": "v", "scenario": "push", "metric": "push_seconds", "profile": "",
+                        "detail": "", "unit": "s", "value": [10.0, 30.0]})
+    r = stats.summarize(two).iloc[0]
+    assert math.isnan(r["ci_lo"]) and r["ci_note"] == "n too small for an interval" and not r["ci_wide"]
+    assert stats.ci_text(r) == "n too small for an interval"
+    wide = stats.summarize(pd.concat([two, two.iloc[:1].assign(value=20.0)])).iloc[0]
+    assert wide["ci_wide"] and stats.ci_text(wide) == "[10.0–30.0 s]"
+
+
+def test_summary_csv_has_the_intervals(tmp_path):
+    from bench.report import generate
+
+    generate(load_run(FIXTURE), tmp_path)
+    s = pd.read_csv(tmp_path / "report" / "summary.csv", keep_default_na=False)
+    assert {"ci_lo", "ci_hi", "ci_note"} <= set(s.columns)
+    assert set(s.loc[s["unit"] == "B", "ci_note"]) == {"single deterministic measurement"}
+
+
+def test_a_change_against_the_parent_is_real_only_when_the_intervals_part():
+    r = {"push_s": 20.0, "push_s_parent": 10.0, "push_s_ci_lo": 19.0, "push_s_ci_hi": 21.0,
+         "push_s_parent_ci_lo": 9.0, "push_s_parent_ci_hi": 11.0}
+    assert markdown.timing_cell(r, "push_s") == "20.0 s [19.0–21.0 s] (+100%)"
+    overlapping = {**r, "push_s_parent_ci_hi": 19.5}
+    assert markdown.timing_cell(overlapping, "push_s").endswith("(~)")
+    no_interval = {**r, "push_s_parent_ci_lo": float("nan")}
+    assert markdown.timing_cell(no_interval, "push_s").endswith("(~)")
+    ab = markdown.ablation_tables(load_run(FIXTURE), tables.ablation(load_run(FIXTURE)))
+    assert ab.startswith(markdown.NOISE_LEGEND) and "**~** = no real change" in ab
+    assert "median [IQR]" not in markdown.render(load_run(FIXTURE), "report/")
 
 
 def test_an_unstable_build_time_names_the_step_that_moved():
@@ -507,10 +546,56 @@ def test_saved_charts_keep_one_rounded_layout(tmp_path, run):
     # solves once and keeps rounded Axes positions, so PNG and SVG never differ run to run.
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
-    fig = charts.build_times(run.samples)
+    fig = charts.waterfall(run.samples, cells=run.cells)
     assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
-    charts.save(fig, tmp_path, "build_times")
+    charts.save(fig, tmp_path, "waterfall")
     assert not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
     assert len(fig.axes) >= 2
     for ax in fig.axes:
         assert all(v == round(v, charts.LAYOUT_DECIMALS) for v in ax.get_position().bounds)
+
+
+def _with_article_and_marks(run, tmp_path):
+    """node/multistage renamed `article`; app.toml marks: go practical = scratch (failed smoke),
+    node practical = alpine (skipped)."""
+    for app, practical in (("go", "scratch"), ("node", "alpine")):
+        (tmp_path / app).mkdir()
+        (tmp_path / app / "app.toml").write_text(f'name = "{app}"\npractical = "{practical}"\n')
+    rename = lambda df: df.assign(variant=[  # noqa: E731
+        "article" if (a, v) == ("node", "multistage") else v for a, v in zip(df["app"], df["variant"])])
+    return _with(run, samples=rename(run.samples), cells=rename(run.cells),
+                 metadata={**run.metadata, "apps_dir": str(tmp_path)})
+
+
+def test_before_after_has_the_article_recipe_practical_and_ceiling(run, tmp_path):
+    r = _with_article_and_marks(run, tmp_path)
+    assert tables.app_marks(r) == {"go": {"practical": "scratch"}, "node": {"practical": "alpine"}}
+    ba = tables.before_after(r).set_index("app")
+    assert ba.loc["node", "recipe_variant"] == "article" and ba.loc["node", "recipe_ok"]
+    assert ba.loc["node", "recipe_reduction"] == pytest.approx(1 - ba.loc["node", "recipe_bytes"] / ba.loc["node", "before_bytes"])
+    assert not isinstance(ba.loc["go", "recipe_variant"], str)
+    assert ba.loc["go", "practical_variant"] == "scratch" and not ba.loc["go", "practical_ok"]
+    assert ba.loc["go", "after_variant"] == "distroless"  # the broken scratch is never the ceiling
+    text = markdown.before_after_table(tables.before_after(r))
+    go = next(line for line in text.splitlines() if line.startswith("| go "))
+    assert "(scratch; broken image: smoke not passed" in go and "no `article` variant in this run" in go
+    node = next(line for line in text.splitlines() if line.startswith("| node "))
+    assert "(article, -" in node and "alpine: not measured in this run" in node
+    assert "median [IQR]" not in text
+
+
+def test_marks_fall_back_when_no_app_toml_is_found(run, tmp_path):
+    r = _with(run, metadata={**run.metadata, "apps_dir": str(tmp_path / "nowhere")})
+    ba = tables.before_after(r)
+    assert set(tables.app_marks(r)) <= {"go", "node"}  # bench's own sample_apps, or nothing
+    assert "practical_variant" in ba and "recipe_variant" in ba
+
+
+def test_technique_1_claims_use_the_runs_article_variant(run, tmp_path):
+    ev = claims.evaluate(_with_article_and_marks(run, tmp_path)).set_index("id")
+    assert ev.loc["node-after", "compared"] == "node/article"
+    assert ev.loc["node-reduction", "compared"] == "node/bloated → node/article"
+    assert ev.loc["go-after-12.3mb", "compared"] == "go/distroless" and "no `article` variant" in ev.loc["go-after-12.3mb", "note"]
+    assert ev.loc["python-after", "verdict"] == claims.UNTESTABLE  # no python app in the fixture
+    with_base = ev.loc["faq-85-percent-with-base"]
+    assert with_base["verdict"] == claims.INCONCLUSIVE and with_base["compared"] == "node/bloated → node/article"

@@ -1,7 +1,8 @@
 """Report: a stored run -> tables, claim verdicts, charts and REPORT.md. No engine needed.
 
     load.py       a run folder -> RunData (samples, cells, metadata, provenance)
-    stats.py      median, IQR, CV per cell and metric; flags CV > 10%
+    stats.py      median with its 95% interval (timings), IQR, CV per cell and metric; flags
+                  intervals wider than ±10% and CV > 10%
     tables.py     before/after, bases, ablation as DataFrames
     claims.toml   the article's quantitative claims (words and numbers only)
     claims.py     measured value and verdict for each claim

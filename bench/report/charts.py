@@ -25,7 +25,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from bench.report import fmt, stats  # noqa: E402
+from bench.report import fmt, stats, tables  # noqa: E402
 from bench.report.claims import bandwidth_bps  # noqa: E402
 from bench.report.claims_data import load_claims_file, scenario_for  # noqa: E402
 from bench.report.load import BASES_APP  # noqa: E402
@@ -67,6 +67,21 @@ def _prov(df: pd.DataFrame, provenance) -> str:
     return str(provenance)
 
 
+STANDIN_BANNER = "STAND-IN BASES: local images stand in for upstream ones (not upstream sizes)"
+STANDIN_COLOUR = "#b00020"
+
+
+def _is_standin(provenance: str) -> bool:
+    return "stand-in bases" in provenance
+
+
+def _title(fig: Figure, text: str) -> None:
+    """The chart's title; on a run with stand-in bases the banner is part of it, in red."""
+    standin = getattr(fig, "bench_standin", False)
+    fig.suptitle(text + (f"\n{STANDIN_BANNER}" if standin else ""), x=0.01, ha="left", fontweight="bold",
+                 color=STANDIN_COLOUR if standin else "black")
+
+
 def _figure(width: float, height: float, provenance: str) -> Figure:
     # Long provenance lines wrap at " · " so they never run off the image.
     parts, lines, cur = provenance.split(" · "), [], ""
@@ -82,6 +97,7 @@ def _figure(width: float, height: float, provenance: str) -> Figure:
     height += strip
     fig = Figure(figsize=(width, height), layout="constrained")
     fig.get_layout_engine().set(rect=(0, strip / height, 1, 1 - strip / height))
+    fig.bench_standin = _is_standin(provenance)
     colour = "#b00020" if provenance.startswith(("SYNTHETIC", "INCOMPLETE")) else "#555555"
     fig.text(0.005, 0.03 / height, "\n".join(lines), fontsize=6.5, color=colour, ha="left", va="bottom",
              linespacing=1.3)
@@ -141,54 +157,102 @@ def _empty(fig: Figure, text: str) -> Figure:
     ax = fig.add_subplot()
     ax.axis("off")
     ax.text(0.5, 0.5, text, ha="center", va="center", color=GREY)
+    _title(fig, text)
     return fig
+
+
+# Where a variant name sits in every panel: the ladder's order, then any other name in the
+# order the run listed it. One order for all apps, so a reader's eye finds the same row.
+LADDER = ["bloated", "dockerignore", "chained", "cache-order", "multistage", "slim", "jre", "alpine",
+          "distroless", "jlink", "scratch", "optimized", "article"]
+
+
+def variant_order(df: pd.DataFrame, cells: pd.DataFrame | None) -> list[str]:
+    names: list[str] = []
+    for app in _apps(df) or (list(dict.fromkeys(cells["app"])) if cells is not None and len(cells) else []):
+        names += [n for n in _variants(df, cells, app) if n not in names]
+    return sorted(names, key=lambda n: (LADDER.index(n) if n in LADDER else len(LADDER), names.index(n)))
+
+
+def _ordered(df: pd.DataFrame, cells, app: str, order: list[str]) -> list[str]:
+    mine = set(_variants(df, cells, app))
+    return [n for n in order if n in mine]
+
+
+def drop_overlapping(fig: Figure, texts: list) -> int:
+    """Lay the figure out for good, then remove each of `texts` (in priority order, most
+    important first) whose box overlaps a kept one or a tick label: a crowded label goes, an
+    unreadable pile never appears. Returns how many were removed."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    _freeze_layout(fig)
+    if not hasattr(fig.canvas, "get_renderer"):
+        FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    kept = [t.get_window_extent(renderer) for ax in fig.axes for t in visible_tick_labels(ax)]
+    kept += [ax.get_legend().get_window_extent(renderer) for ax in fig.axes if ax.get_legend()]
+    removed = 0
+    for t in texts:
+        box = t.get_window_extent(renderer)
+        if any(_overlap(box, k) for k in kept) or not fig.bbox.contains(box.x1, box.y1):
+            t.remove()
+            removed += 1
+        else:
+            kept.append(box)
+    return removed
+
+
+def _overlap(a, b, tol: float = 1.0) -> bool:
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > tol and min(a.y1, b.y1) - max(a.y0, b.y0) > tol
+
+
+def visible_tick_labels(ax) -> list:
+    """Tick labels drawn inside the axes' view (matplotlib keeps labels of ticks beyond it)."""
+    (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+    out = [t for t in ax.get_xticklabels() if x0 <= t.get_position()[0] <= x1]
+    out += [t for t in ax.get_yticklabels() if y0 <= t.get_position()[1] <= y1]
+    return [t for t in out if t.get_visible() and t.get_text().strip()]
 
 
 # --------------------------------------------------------------------------------------------
 @_styled
 def sizes(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=None,
           claims: dict | None = None) -> Figure:
-    """Before/after per app: on-disk size of every variant (log scale), the article's marks."""
+    """Before/after per app: every variant's on-disk and compressed size as dots on one log
+    axis (dots, not bars: a bar's length on a log axis means nothing), the article's marks."""
     claims = claims or load_claims_file()
     summary = stats.summarize(df[df["metric"].isin(["disk_bytes", "compressed_bytes", "smoke_ok"])])
     apps = _apps(df) or (list(dict.fromkeys(cells["app"])) if cells is not None and len(cells) else [])
-    rows = sum(max(1, len(_variants(df, cells, a))) for a in apps)
-    fig = _figure(8, 1.0 + 0.45 * rows + 0.55 * len(apps), _prov(df, provenance))
+    order = variant_order(df, cells)
+    counts = [max(1, len(_ordered(df, cells, a, order))) for a in apps]
+    fig = _figure(8, 1.3 + 0.3 * sum(counts) + 0.55 * len(apps), _prov(df, provenance))
     if not apps:
         return _empty(fig, "no image sizes in this run")
-    axes = fig.subplots(len(apps), 1, sharex=True, squeeze=False,
-                        height_ratios=[max(1, len(_variants(df, cells, a))) for a in apps])[:, 0]
+    axes = fig.subplots(len(apps), 1, sharex=True, squeeze=False, height_ratios=counts)[:, 0]
     lo, hi = np.inf, 0.0
     for ax, app in zip(axes, apps):
-        names = _variants(df, cells, app)
+        names = _ordered(df, cells, app, order)
         y = np.arange(len(names))[::-1]
         sc = scenario_for(app, claims) or {}
         for yi, name in zip(y, names):
             med = _median(summary, app, name, "image", "disk_bytes")
-            q1 = _median(summary, app, name, "image", "disk_bytes", what="q1")
-            q3 = _median(summary, app, name, "image", "disk_bytes", what="q3")
-            c = _cell(cells, app, name)
-            failed = _smoke_failed(df, cells, app, name)
             if np.isnan(med):
-                why = c.get("status", "not measured")
-                reason = c.get("reason", "")
-                ax.text(0.01, yi, f"{why}: {reason}"[:110], transform=ax.get_yaxis_transform(),
-                        va="center", fontsize=7.5, color=GREY, style="italic")
+                c = _cell(cells, app, name)
+                ax.text(0.01, yi, f"{c.get('status', 'not measured')}: {c.get('reason', '')}"[:100],
+                        transform=ax.get_yaxis_transform(), va="center", fontsize=7, color=GREY, style="italic")
                 continue
-            lo, hi = min(lo, med), max(hi, med)
-            colour = BLOATED if name == "bloated" else OKABE_ITO[0]
-            ax.barh(yi, med, color="white" if failed else colour, edgecolor=colour,
-                    hatch="////" if failed else None, height=0.6)
-            if q3 > q1:
-                ax.errorbar(med, yi, xerr=[[med - q1], [q3 - med]], fmt="none", ecolor="black", lw=0.8)
+            failed = _smoke_failed(df, cells, app, name)
             comp = _median(summary, app, name, "image", "compressed_bytes")
+            lo, hi = min(lo, med, comp if not np.isnan(comp) else med), max(hi, med)
+            colour = STANDIN_COLOUR if failed else BLOATED if name == "bloated" else OKABE_ITO[0]
             if not np.isnan(comp):
-                lo = min(lo, comp)
-                ax.plot([comp], [yi], marker="|", ms=11, mew=2, color="black", ls="none")
-            label = fmt.size(med) + ("  smoke check not passed: never an \"after\"" if failed else "")
-            ax.text(med * 1.06, yi, label, va="center", fontsize=7.5,
-                    color="#b00020" if failed else "black",
-                    bbox=dict(boxstyle="square,pad=0.15", fc="white", ec="none", alpha=0.85))
+                ax.plot([comp, med], [yi, yi], color=GREY, lw=0.8)
+                ax.plot([comp], [yi], marker="D", ms=4.5, mfc="white", mec=colour, ls="none")
+            ax.plot([med], [yi], marker="X" if failed else "o", ms=7, color=colour, ls="none")
+            label = fmt.size(med) + ("  broken image: smoke not passed, never an \"after\"" if failed else "")
+            ax.annotate(label, (med, yi), textcoords="offset points", xytext=(7, 0), va="center", fontsize=7,
+                        color=STANDIN_COLOUR if failed else "black")
         ax.set_yticks(y, names)
         said = " → ".join(fmt.size(sc[k]) for k in ("before", "after") if sc.get(k)) if sc else ""
         ax.set_title(f"{app}" + (f" (the article's {sc['label']}" + (f": {said}" if said else "") + ")" if sc else ""),
@@ -202,27 +266,54 @@ def sizes(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=Non
     ax = axes[-1]
     ax.set_xscale("log")
     if np.isfinite(lo):
-        ax.set_xlim(lo / 2, hi * 4)
+        ax.set_xlim(lo / 2, hi * 6)
     _bytes_axis(ax)
-    ax.set_xlabel("image size, log scale: bars on disk (as `docker images` shows), | compressed (what a pull "
-                  "moves);\nmedian, whiskers = IQR; dashed line = the article's before, dotted = the article's after")
-    fig.suptitle("Image size per variant, against the article's before/after", x=0.01, ha="left",
-                 fontweight="bold")
+    ax.set_xlabel("image size, log scale (equal steps = equal ratios)\n● on disk (as `docker images` shows), "
+                  "◇ compressed (what a pull moves), ✕ = smoke not passed\nsingle deterministic measurements, "
+                  "so no whiskers; dashed line = the article's before, dotted = its after")
+    _title(fig, "Image size per variant, against the article's before/after")
     return fig
+
+
+def _step_label(va: pd.DataFrame, path: list[str], i: int, had: set) -> str:
+    """A waterfall tick: the variant, what it adds to the bar before it, and a parent that the
+    run did not measure."""
+    row = va[va["variant"] == path[i]].iloc[0]
+    tech = [t for t in str(row["techniques"] or "").split("+") if t]
+    label = path[i]
+    # Only what this step adds: a variant's own list repeats every technique of its ancestors.
+    new = [t for t in tech if t not in had and t != path[i]]
+    if i and new:
+        label += "\n+ " + textwrap.fill(", ".join(new), 13)
+    had.update(tech)
+    if i and row["parent"] and row["parent"] != path[i - 1]:
+        label += f"\n(via {row['parent']},\nnot in this run)"
+    return label
+
+
+def _waterfall_path(v: pd.DataFrame, va: pd.DataFrame, app: str, after) -> list[str]:
+    measured = set(va.loc[va["disk_bytes"].notna(), "variant"])
+    path = [n for n in tables.chain(v, app, after["variant"]) if n in measured]
+    before = tables.before_variant(va)
+    if before is not None and (not path or path[0] != before["variant"]):
+        # the parents in between were not measured in this run: one step from bloated
+        path = [before["variant"]] + [n for n in path if n != before["variant"]]
+    return path
 
 
 @_styled
 def waterfall(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=None) -> Figure:
-    """Technique waterfall per app: from bloated, each step along the parent chain to the
-    "after" (the smallest variant whose smoke check passed)."""
+    """Technique waterfall per app, in percent of the before: from bloated (100%), each step
+    along the parent chain to the "after" (the smallest variant whose smoke check passed).
+    One scale for every panel, so a step of -40 points looks the same size in each."""
     from bench.report import tables
 
     v = tables.variants_of(df, cells)
     apps = [a for a in _apps(df) if v.loc[v["app"] == a, "disk_bytes"].notna().any()]
-    fig = _figure(8, 0.6 + 2.6 * max(1, len(apps)), _prov(df, provenance))
+    fig = _figure(8, 0.6 + 2.7 * max(1, len(apps)), _prov(df, provenance))
     if not apps:
         return _empty(fig, "no image sizes in this run")
-    axes = fig.subplots(len(apps), 1, squeeze=False)[:, 0]
+    axes = fig.subplots(len(apps), 1, squeeze=False, sharey=True)[:, 0]
     for ax, app in zip(axes, apps):
         va = v[v["app"] == app]
         after = tables.after_variant(va)
@@ -232,88 +323,76 @@ def waterfall(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance
             ax.set_title(f"{app}: " + ("no variant smaller than bloated measured (yet)" if len(passed)
                                        else "no variant other than bloated passed its smoke check"), loc="left")
             continue
-        measured = set(va.loc[va["disk_bytes"].notna(), "variant"])
-        path = [n for n in tables.chain(v, app, after["variant"]) if n in measured]
-        before = tables.before_variant(va)
-        if before is not None and (not path or path[0] != before["variant"]):
-            # the parents in between were not measured in this run: one step from bloated
-            path = [before["variant"]] + [n for n in path if n != before["variant"]]
+        path = _waterfall_path(v, va, app, after)
         sizes_ = [float(va.loc[va["variant"] == n, "disk_bytes"].iloc[0]) for n in path]
-        labels, prev, had = [], None, set()
-        for i, (name, size) in enumerate(zip(path, sizes_)):
-            tech = [t for t in str(va.loc[va["variant"] == name, "techniques"].iloc[0] or "").split("+") if t]
-            parent = va.loc[va["variant"] == name, "parent"].iloc[0]
-            label = name
-            # Only what this step adds to the bar before it: a variant's own list repeats
-            # every technique of its ancestors.
-            new = [t for t in tech if t not in had and t != name]
-            if i and new:
-                label += "\n+ " + textwrap.fill(", ".join(new), 18)
-            had.update(tech)
-            if i and parent and parent != path[i - 1]:
-                label += f"\n(via {parent},\nnot in this run)"
-            if prev is None or np.isnan(prev) or np.isnan(size):
-                ax.bar(i, size, color=BLOATED if i == 0 else OKABE_ITO[0], width=0.6)
-                ax.text(i, size, fmt.size(size), ha="center", va="bottom", fontsize=7.5)
+        base = sizes_[0]
+        pct = [100 * x / base for x in sizes_]
+        labels, had = [], set()
+        for i, (p, size) in enumerate(zip(pct, sizes_)):
+            if i == 0:
+                ax.bar(i, p, color=BLOATED, width=0.6)
+                ax.text(i, p, f"{fmt.size(size)}\n100%", ha="center", va="bottom", fontsize=7)
             else:
-                delta = size - prev
-                ax.bar(i, abs(delta), bottom=min(prev, size), width=0.6,
-                       color=OKABE_ITO[2] if delta < 0 else BLOATED)
-                ax.plot([i - 1.3, i + 0.3], [prev, prev], color=GREY, lw=0.7, ls=":")
-                ax.text(i, max(prev, size), f"{fmt.size(delta) if delta >= 0 else '−' + fmt.size(-delta)}\n"
-                        f"({delta / prev:+.0%})", ha="center", va="bottom", fontsize=7.5)
-            labels.append(label)
-            prev = size
+                d = p - pct[i - 1]
+                ax.bar(i, abs(d), bottom=min(p, pct[i - 1]), width=0.6, color=OKABE_ITO[2] if d < 0 else BLOATED)
+                ax.plot([i - 1.3, i + 0.3], [pct[i - 1]] * 2, color=GREY, lw=0.7, ls=":")
+                ax.text(i, max(p, pct[i - 1]), f"{d:+.0f} pts".replace("-", "−"), ha="center", va="bottom",
+                        fontsize=7)
+            labels.append(_step_label(va, path, i, had))
         n = len(path)
-        ax.bar(n, sizes_[-1], color=OKABE_ITO[0], width=0.6)
-        ax.text(n, sizes_[-1], fmt.size(sizes_[-1]), ha="center", va="bottom", fontsize=7.5, fontweight="bold")
+        ax.bar(n, pct[-1], color=OKABE_ITO[0], width=0.6)
+        ax.text(n, pct[-1], f"{fmt.size(sizes_[-1])}\n{pct[-1]:.1f}%", ha="center", va="bottom", fontsize=7,
+                fontweight="bold")
         labels.append(f"after\n({path[-1]})")
-        ax.set_xticks(range(n + 1), labels, fontsize=7.5)
-        ax.set_ylim(0, max(sizes_) * 1.22)
-        _bytes_axis(ax, "y")
-        ax.set_ylabel("on-disk size")
+        ax.set_xticks(range(n + 1), labels, fontsize=7)
+        ax.set_xlim(-0.6, max(n, 5) + 0.6)
+        ax.set_ylim(0, 125)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda val, _p: f"{val:.0f}%"))
+        ax.set_ylabel("% of the before")
         ax.grid(axis="x", visible=False)
         ax.set_title(f"{app}: {fmt.size(sizes_[0])} → {fmt.size(sizes_[-1])} "
                      f"({1 - sizes_[-1] / sizes_[0]:.0%} smaller)", loc="left")
-    fig.suptitle("What each step buys: size change against the parent variant", x=0.01, ha="left",
-                 fontweight="bold")
+    _title(fig, "What each step buys, in percentage points of the before (bloated = 100%)")
     return fig
 
 
 @_styled
 def build_times(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=None) -> Figure:
-    """Build wall time per variant for the cold, warm and edit scenarios (median, IQR)."""
+    """Build wall time per variant for the cold, warm and edit scenarios: median with its 95%
+    interval; one time scale and one variant order for every app."""
     d = df[(df["metric"] == "build_wall_seconds") & df["scenario"].isin(list(SCENARIO_COLOURS))]
     summary = stats.summarize(d)
     apps = _apps(d)
     fig = _figure(8, 0.8 + 2.4 * max(1, len(apps)), _prov(df, provenance))
     if not apps:
         return _empty(fig, "no builds in this run")
-    axes = fig.subplots(len(apps), 1, squeeze=False)[:, 0]
-    w = 0.26
+    axes = fig.subplots(len(apps), 1, squeeze=False, sharey=True)[:, 0]
+    order, w, labels = variant_order(d, cells), 0.26, []
     for ax, app in zip(axes, apps):
-        names = [n for n in _variants(d, cells, app) if not d[(d["app"] == app) & (d["variant"] == n)].empty]
+        names = [n for n in _ordered(d, cells, app, order) if not d[(d["app"] == app) & (d["variant"] == n)].empty]
         x = np.arange(len(names))
         for k, (scen, colour) in enumerate(SCENARIO_COLOURS.items()):
-            med = np.array([_median(summary, app, n, scen, "build_wall_seconds") for n in names])
-            q1 = np.array([_median(summary, app, n, scen, "build_wall_seconds", what="q1") for n in names])
-            q3 = np.array([_median(summary, app, n, scen, "build_wall_seconds", what="q3") for n in names])
+            med, lo, hi = (np.array([_median(summary, app, n, scen, "build_wall_seconds", what=what) for n in names])
+                           for what in ("median", "ci_lo", "ci_hi"))
             xs = x + (k - 1) * w
             ax.bar(xs, med, width=w, color=colour, label=scen)
-            ok = ~np.isnan(med)
-            ax.errorbar(xs[ok], med[ok], yerr=[med[ok] - q1[ok], q3[ok] - med[ok]], fmt="none",
+            ok = ~np.isnan(med) & ~np.isnan(lo)
+            ax.errorbar(xs[ok], med[ok], yerr=[med[ok] - lo[ok], hi[ok] - med[ok]], fmt="none",
                         ecolor="black", lw=0.8, capsize=2)
-            for xi, m, top in zip(xs, med, q3):
-                if not np.isnan(m):
-                    ax.text(xi, max(m, top), fmt.seconds(m).replace(" s", ""), ha="center", va="bottom",
-                            fontsize=6.5)
-        ax.set_xticks(x, names)
+            for xi, m, top in zip(xs, med, hi):
+                if not np.isnan(m):  # upright labels: three bars a variant leave no room for flat ones
+                    labels.append(ax.text(xi, np.nanmax([m, top]), " " + fmt.seconds(m).replace(" s", ""),
+                                          ha="center", va="bottom", fontsize=6, rotation=90))
+        ax.set_xticks(x, names, fontsize=7.5)
         ax.set_ylabel("seconds")
         ax.set_title(app, loc="left")
         ax.grid(axis="x", visible=False)
+    axes[0].set_ylim(0, axes[0].get_ylim()[1] * 1.2)
     axes[0].legend(ncols=3, loc="upper right")
-    fig.suptitle("Build time: cold (no cache), warm (no change), edit (one source line changed)",
-                 x=0.01, ha="left", fontweight="bold")
+    axes[-1].set_xlabel("median of the measured repetitions; whiskers = 95% bootstrap interval of the median "
+                        "(none when n < 3)")
+    _title(fig, "Build time: cold (no cache), warm (no change), edit (one source line changed)")
+    drop_overlapping(fig, labels)
     return fig
 
 
@@ -328,65 +407,81 @@ def _declutter(pts: list[tuple], dx: float = 0.12, dy: float = 0.07) -> list[tup
     return kept
 
 
+def compressed_ratio(summary: pd.DataFrame) -> float:
+    """The run's median compressed / on-disk size over its images (NaN without both)."""
+    img = summary[summary["scenario"] == "image"].set_index(["app", "variant"])
+    disk = img[img["metric"] == "disk_bytes"]["median"]
+    comp = img[img["metric"] == "compressed_bytes"]["median"]
+    r = (comp / disk).replace([np.inf, -np.inf], np.nan).dropna()
+    return float(r.median()) if len(r) else float("nan")
+
+
+def _article_pulls(ax, claims: dict, ratio: float) -> list:
+    """The article's pull claims where its own arithmetic puts them on a compressed axis: its
+    on-disk size times the run's compressed/on-disk ratio."""
+    art = [c for c in claims["claims"] if c.get("kind") == "pull_time"]
+    if not art or np.isnan(ratio):
+        return []
+    xs = [c["size"] * ratio for c in art]
+    ax.scatter(xs, [c["article"] for c in art], marker="x", color="black", s=45, zorder=5,
+               label=f"article's claim, placed at its on-disk size × {ratio:.0%}\n(this run's median compressed / on-disk)")
+    return [ax.annotate(f"article: {fmt.size(c['size'])} on disk ≈ {c['article']:g} s @ {c['profile']}",
+                        (x, c["article"]), textcoords="offset points", xytext=(-8, 6), fontsize=7, ha="right",
+                        fontweight="bold") for c, x in zip(art, xs)]
+
+
 @_styled
 def pull_times(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=None,
                claims: dict | None = None) -> Figure:
     """Measured cold-pull time against compressed size, per bandwidth profile, with the
-    bandwidth model (compressed bytes x 8 / bandwidth) drawn as lines."""
+    bandwidth model (compressed bytes x 8 / bandwidth) drawn as lines; every point, line and
+    the article's claim on one axis: compressed bytes."""
     claims = claims or load_claims_file()
     summary = stats.summarize(df[df["metric"].isin(["pull_seconds", "compressed_bytes", "disk_bytes"])])
     pulls = summary[summary["metric"] == "pull_seconds"]
-    fig = _figure(8, 5.2, _prov(df, provenance))
+    fig = _figure(8, 5.4, _prov(df, provenance))
     if pulls.empty:
         return _empty(fig, "no pulls in this run")
     ax = fig.add_subplot()
-    profiles = list(dict.fromkeys(pulls["profile"]))
-    from bench.report.tables import PROFILE_ORDER
-    profiles.sort(key=lambda p: PROFILE_ORDER.index(p) if p in PROFILE_ORDER else 99)
-    xs_all = []
+    profiles = sorted(dict.fromkeys(pulls["profile"]),
+                      key=lambda p: tables.PROFILE_ORDER.index(p) if p in tables.PROFILE_ORDER else 99)
+    xs_all, names = [], []
     for k, p in enumerate(profiles):
-        colour = OKABE_ITO[k % len(OKABE_ITO)]
         pts = []
         for r in pulls[pulls["profile"] == p].itertuples(index=False):
             comp = _median(summary, r.app, r.variant, "image", "compressed_bytes")
             if not np.isnan(comp):
-                pts.append((comp, r.median, r.q1, r.q3, f"{r.app}/{r.variant}"))
+                pts.append((comp, r.median, r.ci_lo, r.ci_hi, f"{r.app}/{r.variant}"))
         if not pts:
             continue
-        x = np.array([q[0] for q in pts])
-        y = np.array([q[1] for q in pts])
+        x, y = np.array([q[0] for q in pts]), np.array([q[1] for q in pts])
+        lo, hi = np.array([q[2] for q in pts]), np.array([q[3] for q in pts])
+        lo, hi = np.where(np.isnan(lo), y, lo), np.where(np.isnan(hi), y, hi)
         xs_all.extend(x)
-        ax.errorbar(x, y, yerr=[y - np.array([q[2] for q in pts]), np.array([q[3] for q in pts]) - y],
-                    fmt="o", color=colour, ms=5, lw=0.8, capsize=2, label=f"measured, {p}")
+        ax.errorbar(x, y, yerr=[y - lo, hi - y], fmt="o", color=OKABE_ITO[k % len(OKABE_ITO)], ms=4.5, lw=0.8,
+                    capsize=2, label=f"measured, {p}")
         if p == profiles[-1]:
-            for q in _declutter(pts):
-                ax.annotate(q[4], (q[0], q[1]), textcoords="offset points", xytext=(5, -3), fontsize=6.5,
-                            color=GREY)
+            names = [ax.annotate(q[4], (q[0], q[1]), textcoords="offset points", xytext=(5, -3), fontsize=6.5,
+                                 color=GREY) for q in _declutter(pts)]
     if not xs_all:
         return fig
-    grid = np.geomspace(min(min(xs_all) / 3, 50e6), max(max(xs_all) * 3, 2e9), 50)
+    ratio = compressed_ratio(summary)
+    article_labels = _article_pulls(ax, claims, ratio)
+    grid = np.geomspace(min(min(xs_all) / 3, 50e6), max(max(xs_all) * 3, 1e9), 50)
     for k, p in enumerate(profiles):
         bw = bandwidth_bps(p, df)
         if bw:
             ax.plot(grid, grid * 8 / bw, color=OKABE_ITO[k % len(OKABE_ITO)], lw=1, ls="--",
                     label=f"model: compressed bytes × 8 / {p}")
-    art = [c for c in claims["claims"] if c.get("kind") == "pull_time"]
-    if art:
-        ax.scatter([c["size"] for c in art], [c["article"] for c in art], marker="x", color="black", s=40,
-                   zorder=5, label="article's claim (plotted at its on-disk size)")
-        for c in art:
-            ax.annotate(f"article: {fmt.size(c['size'])} ≈ {c['article']:g} s @ {c['profile']}",
-                        (c["size"], c["article"]), textcoords="offset points", xytext=(7, -10), fontsize=7,
-                        ha="left")
     ax.set_xscale("log")
     ax.set_yscale("log")
     _bytes_axis(ax)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g} s"))
     ax.set_xlabel("compressed image size (the bytes a pull moves; log scale)")
-    ax.set_ylabel("cold pull time (log scale; median, IQR)")
-    ax.legend(loc="upper left")
-    fig.suptitle("Pull time against compressed size, with the bandwidth model", x=0.01, ha="left",
-                 fontweight="bold")
+    ax.set_ylabel("cold pull time (log scale; median, 95% interval)")
+    ax.legend(loc="lower right", fontsize=7)
+    _title(fig, "Pull time against compressed size, with the bandwidth model")
+    drop_overlapping(fig, article_labels + names)
     return fig
 
 
@@ -423,17 +518,18 @@ def layers(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=No
     d = df[(df["scenario"] == "image") & (df["metric"] == "layer_bytes")]
     summary = stats.summarize(d)
     apps = _apps(d)
-    rows = sum(len(_variants(d, None, a)) for a in apps)
+    order = variant_order(d, cells)
+    rows = sum(len(_ordered(d, None, a, order)) for a in apps)
     fig = _figure(8, 1.2 + 0.5 * rows + 0.6 * len(apps), _prov(df, provenance))
     if not apps:
         return _empty(fig, "no layer sizes in this run")
-    axes = fig.subplots(len(apps), 1, squeeze=False,
-                        height_ratios=[len(_variants(d, None, a)) for a in apps])[:, 0]
+    axes = fig.subplots(len(apps), 1, squeeze=False, sharex=True,
+                        height_ratios=[len(_ordered(d, None, a, order)) for a in apps])[:, 0]
     base_rows = df[(df["scenario"] == "base") & (df["metric"] == "disk_bytes")]
     base_size = base_rows.groupby("variant")["value"].median().to_dict()
     seen = set()
     for ax, app in zip(axes, apps):
-        names = _variants(d, None, app)
+        names = _ordered(d, None, app, order)
         for yi, name in zip(np.arange(len(names))[::-1], names):
             s = summary[(summary["app"] == app) & (summary["variant"] == name)].copy()
             s["index"] = s["detail"].str.extract(r"^\s*(\d+)")[0].astype(float)
@@ -453,13 +549,13 @@ def layers(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=No
             n = len(s) if np.isnan(n) else int(n)
             ax.text(left, yi, f" {fmt.size(left)} in {n} layer{'' if n == 1 else 's'}", va="center", fontsize=7.5)
         ax.set_yticks(np.arange(len(names))[::-1], names)
-        ax.set_xlim(0, ax.get_xlim()[1] * 1.25)
         _bytes_axis(ax)
         ax.set_title(app, loc="left")
         ax.grid(axis="y", visible=False)
-    axes[-1].set_xlabel("on-disk bytes per layer, stacked in layer order")
+    axes[-1].set_xlim(0, axes[-1].get_xlim()[1] * 1.3)  # one scale for every app (shared)
+    axes[-1].set_xlabel("on-disk bytes per layer, stacked in layer order (one scale for every app)")
     fig.legend(loc="upper right", ncols=len(seen), bbox_to_anchor=(1, 1))
-    fig.suptitle("Layer composition", x=0.01, ha="left", fontweight="bold")
+    _title(fig, "Layer composition")
     return fig
 
 
@@ -469,7 +565,8 @@ def efficiency(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenanc
     d = df[(df["scenario"] == "analyze") & df["metric"].isin(["efficiency", "wasted_bytes"])]
     summary = stats.summarize(d)
     apps = _apps(d)
-    names = [(a, v) for a in apps for v in _variants(d, None, a)]
+    order = variant_order(d, cells)
+    names = [(a, v) for a in apps for v in _ordered(d, None, a, order)]
     fig = _figure(8, 1.4 + 0.32 * max(1, len(names)), _prov(df, provenance))
     if not names:
         return _empty(fig, "no dive analysis in this run")
@@ -495,8 +592,81 @@ def efficiency(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenanc
     ax2.set_xlabel("wasted bytes (dive)")
     for ax in (ax1, ax2):
         ax.grid(axis="y", visible=False)
-    fig.suptitle("Layer efficiency (dive)", x=0.01, ha="left", fontweight="bold")
+    _title(fig, "Layer efficiency (dive)")
     return fig
+
+
+@_styled
+def pull_split(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=None,
+               profile: str | None = None) -> Figure:
+    """Where a throttled pull's time goes, per image: the wire span (bytes flowing through the
+    throttle) and the rest (round trips, decompression, extraction), on one time axis."""
+    sp = tables.pull_split(stats.summarize(df[df["scenario"] == "pull"]))
+    if profile is None and len(sp):
+        profile = sorted(sp["profile"].unique(), key=lambda p: (tables.PROFILE_ORDER.index(p)
+                                                                 if p in tables.PROFILE_ORDER else 99))[-1]
+    sp = sp[sp["profile"] == profile] if len(sp) else sp
+    fig = _figure(8, 1.4 + 0.28 * max(1, len(sp)), _prov(df, provenance))
+    if sp.empty:
+        return _empty(fig, "pull_wire_seconds: not measured in this run")
+    order = variant_order(df, cells)
+    sp = sp.assign(rank=[order.index(v) if v in order else len(order) for v in sp["variant"]])
+    sp = sp.sort_values(["app", "rank"]).reset_index(drop=True)
+    ax = fig.add_subplot()
+    y = np.arange(len(sp))[::-1]
+    ax.barh(y, sp["wire_s"], color=OKABE_ITO[0], height=0.6, label="on the wire (bytes through the throttle)")
+    ax.barh(y, sp["rest_s"], left=sp["wire_s"], color=OKABE_ITO[1], height=0.6,
+            label="the rest: round trips, decompression, extraction")
+    for yi, r in zip(y, sp.itertuples(index=False)):
+        ax.text(r.pull_s, yi, f" {r.wire_share:.0%} wire of {fmt.seconds(r.pull_s)}", va="center", fontsize=7)
+    ax.set_yticks(y, [f"{a}/{v}" for a, v in zip(sp["app"], sp["variant"])], fontsize=7.5)
+    ax.set_xlim(0, sp["pull_s"].max() * 1.35)
+    ax.set_xlabel(f"seconds of a cold pull at {profile} (medians of the measured repetitions)")
+    ax.grid(axis="y", visible=False)
+    ax.legend(loc="lower right")
+    _title(fig, f"Where a pull's time goes at {profile}: the wire against the rest")
+    return fig
+
+
+@_styled
+def repetitions(df: pd.DataFrame, *, cells: pd.DataFrame | None = None, provenance=None) -> Figure:
+    """Each timing by the order it was measured in (warmups first, hollow), relative to its
+    cell's median: one thin line per cell, the median over cells in bold."""
+    ro = tables.repetition_order(df)
+    whats = list(dict.fromkeys(ro["what"])) if len(ro) else []
+    cols = 3
+    rows = max(1, -(-len(whats) // cols))
+    fig = _figure(8, 0.8 + 1.9 * rows, _prov(df, provenance))
+    if not whats:
+        return _empty(fig, "no repeated timings in this run")
+    axes = fig.subplots(rows, cols, squeeze=False, sharey=True).ravel()
+    top = float(np.nanquantile(ro["relative"], 0.98)) if ro["relative"].notna().any() else 2.0
+    for ax, what in zip(axes, whats):
+        w = ro[ro["what"] == what]
+        for _k, g in w.groupby(["app", "variant"], sort=False):
+            ax.plot(g["order"], g["relative"], color=GREY, lw=0.5, alpha=0.5)
+        med = w.groupby("order").agg(relative=("relative", "median"), warmup=("warmup", "all"))
+        ax.plot(med.index, med["relative"], color=OKABE_ITO[5], lw=2, marker="o", ms=4, zorder=3)
+        warm = med[med["warmup"]]
+        ax.plot(warm.index, warm["relative"], ls="none", marker="o", ms=7, mfc="white", mec=OKABE_ITO[5], zorder=4)
+        ax.axhline(1, color="black", lw=0.6, zorder=1)
+        ax.set_xticks(med.index, [f"w{i + 1}" if wu else str(i + 1 - int(med["warmup"].sum()))
+                                  for i, wu in zip(med.index, med["warmup"])])
+        ax.set_title(what, loc="left", fontsize=8.5)
+        ax.set_ylim(0, max(top * 1.1, 1.5))
+    for ax in axes[len(whats):]:
+        ax.axis("off")
+    for ax in axes[::cols]:
+        ax.set_ylabel("value / cell's median")
+    for ax in axes[len(whats) - cols:len(whats)]:
+        ax.set_xlabel("repetition, in the order measured")
+    _title(fig, "Repetition order: each timing by when it was measured (thin: a cell; bold: the median;\n"
+                "w = warmup, hollow, never summarised)")
+    return fig
+
+
+# Charts the notebooks draw; the report draws CHARTS.
+NOTEBOOK_CHARTS = {"pull_split": pull_split, "repetitions": repetitions}
 
 
 CHARTS = {

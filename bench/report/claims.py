@@ -261,15 +261,39 @@ def _scenario_row(c: dict, ctx: Context):
     return apps[0], ctx.before_after[ctx.before_after["app"] == apps[0]].iloc[0]
 
 
+RECIPE = "article"  # tables.ARTICLE_VARIANT: the article's own snippet, built as written
+
+
+def _after_of(c: dict, app: str, row) -> tuple[str, str, str]:
+    """Which "after" a claim is judged on: (column prefix, note, why untestable).
+
+    A claim marked `on = "article"` (the article's own before/after examples) is judged on the
+    app's `article` variant when the run has one; a broken `article` image judges nothing;
+    without one it falls back to the ceiling (the smallest that passed smoke), and says so."""
+    if c.get("on") != RECIPE:
+        return "after", "", ""
+    if not isinstance(row.get("recipe_variant"), str):
+        return "after", (f"this run has no `{RECIPE}` variant of {app} (the article's recipe): judged on "
+                         "the ceiling, the smallest variant that passed smoke, which is another recipe"), ""
+    if fmt.missing(row.get("recipe_bytes")):
+        return "recipe", "", f"{app}/{RECIPE} was not measured in this run"
+    if not row.get("recipe_ok"):
+        return "recipe", "", f"{app}/{RECIPE} did not pass its smoke check: a broken image is no \"after\""
+    return "recipe", f"the article's own recipe: {app}/{RECIPE}", ""
+
+
 def _scenario_claim(c: dict, ctx: Context, art: str, measure) -> Result:
-    """app_size and reduction: `measure(app, row)` gives (value, shown, unit, verdict, notes,
-    compared)."""
+    """app_size and reduction: `measure(app, row, after)` gives (value, shown, unit, verdict,
+    notes, compared); `after` is the column prefix of the "after" (see _after_of)."""
     sc = ctx.claims["scenarios"][c["scenario"]]
     found = _scenario_row(c, ctx)
     if found is None:
         return _untestable(c, f"no app for the article's {sc['label']} was built in this run", art)
     app, row = found
-    val, shown, unit, judge, notes, compared = measure(app, row)
+    after, after_note, broken = _after_of(c, app, row)
+    if broken and not (c["kind"] == "app_size" and c["which"] == "before"):
+        return _untestable(c, broken, art)
+    val, shown, unit, judge, notes, compared = measure(app, row, after)
     if sc.get("untestable"):
         return _untestable(c, sc["untestable"], art, shown, val, unit, compared)
     if fmt.missing(val):
@@ -280,19 +304,20 @@ def _scenario_claim(c: dict, ctx: Context, art: str, measure) -> Result:
         else:
             why = f"no variant of {app} other than bloated passed its smoke check"
         return _untestable(c, why, art)
+    if after_note and not (c["kind"] == "app_size" and c["which"] == "before"):
+        notes.append(after_note)
     if row["standin"]:
         notes.append(STANDIN_NOTE)
-    if row["smaller_but_failed"]:
+    if row["smaller_but_failed"] and after == "after":
         notes.append(f"smaller but failed smoke, so not counted: {row['smaller_but_failed']}")
     return _judged(c, art, shown, judge(val), "; ".join(notes), float(val), float(c["article"]), unit, compared)
 
 
 def eval_app_size(c: dict, ctx: Context) -> Result:
-    which = c["which"]
-
-    def measure(app, row):
+    def measure(app, row, after):
+        which = "before" if c["which"] == "before" else after
         val = row[f"{which}_bytes"]
-        shown = fmt.spread(val, row[f"{which}_q1"], row[f"{which}_q3"], "B")
+        shown = fmt.size(val)
         if not fmt.missing(val):
             shown += f" ({app}/{row[f'{which}_variant']}; compressed {fmt.size(row[f'{which}_compressed_bytes'])})"
         variant = row[f"{which}_variant"]
@@ -303,16 +328,42 @@ def eval_app_size(c: dict, ctx: Context) -> Result:
 
 
 def eval_reduction(c: dict, ctx: Context) -> Result:
-    def measure(app, row):
-        val = row["reduction"] * 100 if not fmt.missing(row["reduction"]) else np.nan
+    def measure(app, row, after):
+        red = row["reduction" if after == "after" else f"{after}_reduction"]
+        val = red * 100 if not fmt.missing(red) else np.nan
+        variant = row[f"{after}_variant"]
         shown = _pct(val)
         if not fmt.missing(val):
-            shown += f" ({app}: {row['before_variant']} → {row['after_variant']})"
-        compared = (step_name(app, row["before_variant"], row["after_variant"])
-                    if isinstance(row["before_variant"], str) and isinstance(row["after_variant"], str) else "")
+            shown += f" ({app}: {row['before_variant']} → {variant})"
+        compared = (step_name(app, row["before_variant"], variant)
+                    if isinstance(row["before_variant"], str) and isinstance(variant, str) else "")
         return val, shown, "%", lambda x: points(x, c["article"], ctx.tol_pp, ctx.noise_pp), [], compared
 
     return _scenario_claim(c, ctx, _pct(c["article"]), measure)
+
+
+def eval_recipe_reduction(c: dict, ctx: Context) -> Result:
+    """Multi-stage together with the smaller base the article's example also takes: each app's
+    `article` variant against its bloated one, median over apps."""
+    art, ba = _pct(c["article"]), ctx.before_after
+    if "recipe_variant" not in ba:
+        return _untestable(c, f"this run has no `{RECIPE}` variant (the article's recipe)", art)
+    built = ba[ba["recipe_variant"].map(lambda v: isinstance(v, str)) & ba["before_bytes"].notna()]
+    if built.empty:
+        return _untestable(c, f"this run has no `{RECIPE}` variant (the article's recipe) beside a bloated one", art)
+    ok = built[built["recipe_ok"].astype(bool) & built["recipe_reduction"].notna()]
+    broken = [f"{r.app}/{RECIPE}" for r in built.itertuples() if not r.recipe_ok]
+    if ok.empty:
+        return _untestable(c, f"no `{RECIPE}` variant passed its smoke check ({', '.join(broken)})", art)
+    val = float(ok["recipe_reduction"].median() * 100)
+    shown = f"{val:.0f}% (median of {len(ok)}: " + ", ".join(
+        f"{r.app} {r.recipe_reduction:.0%}" for r in ok.itertuples()) + ")"
+    ver = _too_few(ctx, len(ok)) or points(val, c["article"], ctx.tol_pp, ctx.noise_pp)
+    note = "each app's `article` variant (multi-stage plus the article's smaller base) against its bloated one"
+    if broken:
+        note += f"; broken images left out: {', '.join(broken)}"
+    return _judged(c, art, shown, ver, note, val, float(c["article"]), "%",
+                   ", ".join(step_name(r.app, r.before_variant, RECIPE) for r in ok.itertuples()))
 
 
 def eval_base_size(c: dict, ctx: Context) -> Result:
@@ -408,22 +459,62 @@ def eval_largest_technique(c: dict, ctx: Context) -> Result:
 
 
 def eval_routine_under(c: dict, ctx: Context) -> Result:
+    """Of the apps whose before reaches `over`, most get an after under `under`; both marks
+    with the ±tolerance of every size claim (before ≥ over × (1 − tol), after < under × (1 + tol)).
+    An app within noise of the widened `under` that would flip the majority: inconclusive."""
+    over, under = c["over"] * (1 - ctx.tol), c["under"] * (1 + ctx.tol)
     art, ba = f"≥ {fmt.size(c['over'])} → < {fmt.size(c['under'])}", ctx.before_after
-    big = ba[(ba["before_bytes"] >= c["over"]) & ba["after_bytes"].notna()]
+    big = ba[(ba["before_bytes"] >= over) & ba["after_bytes"].notna()]
     if big.empty:
-        why = (f"no app's bloated image reached {fmt.size(c['over'])}"
-               if not (ba["before_bytes"] >= c["over"]).any()
+        why = (f"no app's bloated image reached {fmt.size(c['over'])} (less {ctx.tol:.0%})"
+               if not (ba["before_bytes"] >= over).any()
                else f"no app whose bloated image reached {fmt.size(c['over'])} has a measured after yet")
         return _untestable(c, why, art)
-    under = big["after_bytes"] < c["under"]
-    shown = f"{int(under.sum())} of {len(big)} apps: " + ", ".join(
+    hits = big["after_bytes"] < under
+    near = (big["after_bytes"] / under - 1).abs() <= ctx.noise_pp / 100
+    shown = f"{int(hits.sum())} of {len(big)} apps: " + ", ".join(
         f"{r.app} {fmt.size(r.before_bytes)} → {fmt.size(r.after_bytes)}" for r in big.itertuples())
-    k, n = int(under.sum()), len(big)
-    return _majority(c, ctx, art, shown, under,
-                     (f"holds: under it in {k} of {n} apps",
-                      f"does not hold: under it in {'only ' if under.any() else ''}{k} of {n} apps"),
-                     "\"routine\" read as: most apps whose before is over the mark",
-                     ", ".join(step_name(r.app, r.before_variant, r.after_variant) for r in big.itertuples()))
+    k, n = int(hits.sum()), len(big)
+    compared = ", ".join(step_name(r.app, r.before_variant, r.after_variant) for r in big.itertuples())
+    note = (f"\"routine\" read as: most apps whose before is over the mark; both marks widened by "
+            f"±{ctx.tol:.0%} like every size claim ({fmt.size(over)}, {fmt.size(under)})")
+    if near.any() and ((hits | near).sum() * 2 > n) != ((hits & ~near).sum() * 2 > n):
+        ver = Verdict(INCONCLUSIVE, "inconclusive: " + ", ".join(big.loc[near, "app"]) +
+                      f" within {ctx.noise_pp:g}% of the widened mark, so noise decides")
+        return _judged(c, art, shown, ver, note, float(hits.mean()), 1.0, "ratio", compared)
+    return _majority(c, ctx, art, shown, hits,
+                     (f"holds: under {fmt.size(under)} (the mark + {ctx.tol:.0%}) in {k} of {n} apps",
+                      f"does not hold: under {fmt.size(under)} (the mark + {ctx.tol:.0%}) in "
+                      f"{'only ' if hits.any() else ''}{k} of {n} apps"),
+                     note, compared)
+
+
+def wire_shares(summary: pd.DataFrame, profile: str) -> pd.DataFrame:
+    """Per pulled image at `profile`: median pull_wire_seconds / median pull_seconds."""
+    sp = tables.pull_split(summary)
+    sp = sp[sp["profile"] == profile]
+    return sp.rename(columns={"wire_s": "wire", "pull_s": "pull", "wire_share": "share"})
+
+
+def eval_pull_wire_share(c: dict, ctx: Context) -> Result:
+    """The pull claim's mechanism: the article's arithmetic (size × 8 / bandwidth) counts the
+    whole pull as wire time. Measured: the share of a throttled pull bytes spent flowing."""
+    art = f"{c['article']:.0%} of the pull on the wire (size × 8 / bandwidth)"
+    sh = wire_shares(ctx.summary, c["profile"])
+    if sh.empty:
+        return _untestable(c, f"pull_wire_seconds at {c['profile']}: not measured in this run", art)
+    val = float(sh["share"].median())
+    shown = (f"{val:.0%} on the wire (median of {len(sh)} images; e.g. " +
+             ", ".join(f"{r.app}/{r.variant} {r.wire:.1f} of {r.pull:.1f} s" for r in sh.head(3).itertuples()) + ")")
+    ver = relative(val, c["article"], ctx.tol, ctx.noise_pp / 100)
+    if ver.status == HOLDS:
+        ver = replace(ver, text=f"holds: {val:.0%} of a pull is wire time")
+    elif ver.status == OFF:
+        ver = replace(ver, text=f"off: only {val:.0%} of a pull is wire time; the rest is the registry's "
+                                "round trips, decompression and extraction")
+    return _judged(c, art, shown, ver, "median over images of median pull_wire_seconds / median pull_seconds "
+                   "(wire = first to last byte through the throttle)", val, float(c["article"]), "ratio",
+                   _by_app(zip(sh["app"], sh["variant"])))
 
 
 Evaluator = Callable[[dict, Context], Result]
@@ -439,6 +530,8 @@ EVALUATORS: dict[str, Evaluator] = {
     "technique_reduction": eval_technique_reduction,
     "largest_technique": eval_largest_technique,
     "routine_under": eval_routine_under,
+    "recipe_reduction": eval_recipe_reduction,
+    "pull_wire_share": eval_pull_wire_share,
 }
 
 

@@ -10,7 +10,7 @@ from bench.errors import UserError
 
 CLAIMS_FILE = Path(__file__).resolve().parent / "claims.toml"
 KINDS = {"app_size", "reduction", "base_size", "pull_time", "range", "technique_reduction",
-         "largest_technique", "routine_under", "untestable"}
+         "largest_technique", "routine_under", "untestable", "recipe_reduction", "pull_wire_share"}
 REQUIRED = {
     "app_size": ("scenario", "which", "article"),
     "reduction": ("scenario", "article"),
@@ -21,6 +21,8 @@ REQUIRED = {
     "largest_technique": ("technique",),
     "routine_under": ("over", "under"),
     "untestable": ("why",),
+    "recipe_reduction": ("article",),
+    "pull_wire_share": ("profile", "article"),
 }
 
 

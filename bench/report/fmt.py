@@ -75,16 +75,6 @@ def by_unit(v, unit: str) -> str:
         unit, lambda x: "–" if missing(x) else f"{x:g}")(v)
 
 
-def spread(median, q1, q3, unit: str) -> str:
-    """'182 MB [180–185 MB]' when the IQR is not zero."""
-    if missing(median):
-        return "–"
-    s = by_unit(median, unit)
-    if not missing(q1) and not missing(q3) and q3 > q1:
-        s += f" [{by_unit(q1, unit)}–{by_unit(q3, unit)}]"
-    return s
-
-
 def markdown_table(df: pd.DataFrame, align: dict[str, str] | None = None) -> str:
     """A GitHub table from a frame of already formatted strings."""
     if df is None or df.empty:

@@ -8,15 +8,17 @@ from bench.report import claims as claims_mod
 from bench.report import fmt, stats, tables
 from bench.report.claims_data import load_claims_file
 from bench.report.load import RunData
+from bench.stats import CI_METHOD
+from bench.stats import MIN_REPETITIONS as MIN_N
 
 VERDICT_MARK = {claims_mod.HOLDS: "✅", claims_mod.OFF: "❌", claims_mod.INCONCLUSIVE: "❔",
                 claims_mod.UNTESTABLE: "➖"}
 
 CHART_TEXT = {
-    "sizes": "Image size per variant (log scale) against the article's before/after",
-    "waterfall": "What each step buys, from bloated to the after",
+    "sizes": "Image size per variant (dots on a log scale) against the article's before/after",
+    "waterfall": "What each step buys, in percentage points of the before, from bloated to the after",
     "build_times": "Build time: cold, warm, edit",
-    "pull_times": "Pull time against compressed size, with the bandwidth model",
+    "pull_times": "Pull time against compressed size, with the bandwidth model and the article's claim at its compressed equivalent",
     "layers": "Layer composition",
     "efficiency": "Layer efficiency (dive)",
 }
@@ -46,8 +48,27 @@ def _delta(v, parent, unit: str, relative: bool = True) -> str:
 
 def _after_cell(r) -> str:
     if isinstance(r.after_variant, str):
-        return f"{fmt.spread(r.after_bytes, r.after_q1, r.after_q3, 'B')} ({r.after_variant})"
+        return f"{fmt.size(r.after_bytes)} ({r.after_variant}, {fmt.signed_percent(-r.reduction)})"
     return "none yet" if r.after_pending else "none passed smoke"
+
+
+BROKEN = "broken image: smoke not passed, never an \"after\""
+
+
+def named_cell(r, prefix: str, absent: str) -> str:
+    """The article's recipe or the practical variant of one app: its size and change against
+    the before, or the size of a broken image, or why there is none."""
+    variant = getattr(r, f"{prefix}_variant")
+    size = getattr(r, f"{prefix}_bytes")
+    if not isinstance(variant, str):
+        return absent
+    if fmt.missing(size):
+        return f"{variant}: not measured in this run"
+    if not getattr(r, f"{prefix}_ok"):
+        return f"{fmt.size(size)} ({variant}; {BROKEN})"
+    change = getattr(r, f"{prefix}_reduction")
+    return f"{fmt.size(size)} ({variant}, {fmt.signed_percent(-change)})" if not fmt.missing(change) else \
+        f"{fmt.size(size)} ({variant})"
 
 
 def before_after_table(ba: pd.DataFrame) -> str:
@@ -67,14 +88,15 @@ def before_after_table(ba: pd.DataFrame) -> str:
         rows.append({
             "App": r.app,
             "Article's scenario": r.scenario or "–",
-            "Before (bloated), median [IQR]": fmt.spread(r.before_bytes, r.before_q1, r.before_q3, "B"),
-            "After: smallest that passed smoke": _after_cell(r),
-            "Reduction": fmt.percent(r.reduction),
-            "After, compressed": fmt.size(r.after_compressed_bytes),
+            "Before (bloated)": fmt.size(r.before_bytes),
+            "Article's recipe": named_cell(r, "recipe", "no `article` variant in this run"),
+            "Practical (app.toml)": named_cell(r, "practical", "not marked in app.toml"),
+            "Ceiling: smallest that passed smoke": _after_cell(r),
+            "Ceiling, compressed": fmt.size(r.after_compressed_bytes),
             "Article: before → after": art,
             "Notes": "; ".join(notes),
         })
-    return fmt.markdown_table(pd.DataFrame(rows), align={"Reduction": "r"})
+    return fmt.markdown_table(pd.DataFrame(rows))
 
 
 def claims_table(ev: pd.DataFrame) -> str:
@@ -132,33 +154,67 @@ SIZE_COLS = [("disk_bytes", "On disk", "B", True), ("compressed_bytes", "Compres
              ("efficiency", "Efficiency", "ratio", False)]
 
 
+NOISE_LEGEND = ("Timings: median [95% interval]; in brackets after it, the change against the parent, "
+                "printed only when the two intervals do not overlap; **~** = no real change shown (the "
+                "intervals overlap, or n < 3 gives no interval). Sizes and counts are single "
+                "deterministic measurements: their change is exact.")
+
+
+def _interval(r: dict, col: str, side: str = "") -> tuple[float, float] | None:
+    lo, hi = r.get(f"{col}{side}_ci_lo"), r.get(f"{col}{side}_ci_hi")
+    return None if fmt.missing(lo) or fmt.missing(hi) else (float(lo), float(hi))
+
+
+def timing_cell(r: dict, col: str) -> str:
+    """'17.1 s [15.1–22.5 s] (+31%)' when the change is real, '(~)' when noise could explain it."""
+    from bench.stats import NO_INTERVAL, intervals_differ
+
+    v, parent = r.get(col), r.get(f"{col}_parent")
+    if fmt.missing(v):
+        return "–"
+    mine = _interval(r, col)
+    s = fmt.seconds(v) + (f" [{fmt.seconds(mine[0]).removesuffix(' s')}–{fmt.seconds(mine[1])}]" if mine
+                          else f" ({NO_INTERVAL})")
+    if fmt.missing(parent):
+        return s
+    if intervals_differ(_interval(r, col, "_parent"), mine) and parent:
+        return s + f" ({(v - parent) / parent:+.0%})".replace("(-", "(−")
+    return s + " (~)"
+
+
 def ablation_tables(run: RunData, ab: pd.DataFrame) -> str:
-    time_cols = [("build_cold_s", "Build cold", "s", True), ("build_warm_s", "Build warm", "s", True),
-                 ("build_edit_s", "Build edit", "s", True), ("push_s", "Push", "s", True)]
-    time_cols += [(f"pull_{p}_s", f"Cold pull {p}", "s", True) for p in tables.profiles(run)]
-    time_cols += [("start_s", "Start → healthy", "s", True)]
+    time_cols = [("build_cold_s", "Build cold"), ("build_warm_s", "Build warm"),
+                 ("build_edit_s", "Build edit"), ("push_s", "Push")]
+    time_cols += [(f"pull_{p}_s", f"Cold pull {p}") for p in tables.profiles(run)]
+    time_cols += [("start_s", "Start → healthy")]
     out = []
     for app in run.apps:
         a = ab[ab["app"] == app]
         out.append(f"#### {app}\n")
-        for title, cols in (("Size and content", SIZE_COLS), ("Time (median; ⚠ = CV > 10%)", time_cols)):
+        for title, cols in (("Size and content (single deterministic measurements)", SIZE_COLS),
+                            ("Time (median [95% interval]; ⚠ = interval wider than ±10%)", time_cols)):
             rows = []
             for r in a.to_dict("records"):
                 row = {"Variant ← parent": f"{r['variant']} ← {r['parent']}" if r["parent"] else r["variant"],
                        "Adds to parent": (r["adds"] or "–").replace("+", ", ")}
                 if r["status"] != "ok" or not r["smoke_ok"]:
                     row["Adds to parent"] += f" **[{r['status']}{', smoke not passed' if r['status'] == 'ok' else ''}]**"
-                for col, label, unit, rel in cols:
-                    s = _delta(r.get(col), r.get(f"{col}_parent"), unit, rel)
-                    cv = r.get(f"{col}_cv")
-                    if not fmt.missing(cv) and cv > stats.CV_LIMIT and unit in ("s", "B"):
-                        s += " ⚠"
+                for spec in cols:
+                    if len(spec) == 2:
+                        col, label = spec
+                        s = timing_cell(r, col)
+                        ci = _interval(r, col)
+                        if ci and (ci[1] - ci[0]) / 2 > stats.CI_HALF_WIDTH_WARN * abs(r[col]):
+                            s += " ⚠"
+                    else:
+                        col, label, unit, rel = spec
+                        s = _delta(r.get(col), r.get(f"{col}_parent"), unit, rel)
                     row[label] = s
                 rows.append(row)
             out.append(f"{title}; in brackets: change against the parent variant.\n\n")
             out.append(fmt.markdown_table(pd.DataFrame(rows)))
             out.append("\n")
-    return "".join(out)
+    return NOISE_LEGEND + "\n\n" + "".join(out)
 
 
 def cells_table(run: RunData) -> str:
@@ -285,7 +341,7 @@ def segments_table(run: RunData) -> str:
     return "\n**Segments** (one per invocation of `bench run`)\n\n" + fmt.markdown_table(pd.DataFrame(rows)) + "\n"
 
 
-def _header(run: RunData, counts: dict, warnings: list[str]) -> str:
+def _header(run: RunData, counts: dict, warnings: list[str], summary: pd.DataFrame) -> str:
     """Title, the synthetic / incomplete warnings, provenance and the verdict counts."""
     p = [f"# bench report: run `{run.run_id}`\n\n",
          f"<!-- Generated by `python -m bench report {run.run_id}` from the stored results alone. "
@@ -303,7 +359,9 @@ def _header(run: RunData, counts: dict, warnings: list[str]) -> str:
     p.append(f"**Verdicts**: {counts[claims_mod.HOLDS]} claims hold, {counts[claims_mod.OFF]} are off, "
              f"{counts[claims_mod.INCONCLUSIVE]} are inconclusive (too few apps, or within noise of the "
              f"tolerance), {counts[claims_mod.UNTESTABLE]} are not testable here (reasons in the claims table). "
-             f"Unstable numbers (CV > {stats.CV_LIMIT:.0%}): {len(warnings)}.\n\n")
+             f"Timing medians whose 95% interval is wider than ±{stats.CI_HALF_WIDTH_WARN:.0%}: "
+             f"{len(stats.interval_warnings(summary))}; unstable numbers (CV > {stats.CV_LIMIT:.0%}): "
+             f"{len(warnings)}.\n\n")
     return "".join(p)
 
 
@@ -313,14 +371,37 @@ def _charts(chart_prefix: str, charts: list[str], names: tuple[str, ...]) -> str
 
 def _before_after_section(ba: pd.DataFrame) -> str:
     return ("## 1. The article's before/after, measured\n\n"
-            "*Before* is the `bloated` variant; *after* is the smallest variant whose smoke check passed "
-            "(an image that does not serve is no \"after\"). Sizes are on disk, as `docker images` and the "
-            "article print them, in decimal units (1 MB = 10⁶ B); medians over the repetitions with the "
-            "interquartile range in brackets when it is not zero.\n\n" + before_after_table(ba) + "\n")
+            "*Before* is the `bloated` variant. Three *afters*: the **article's recipe** (variant `article`, "
+            "the article's snippet as written), the app's **practical** choice (app.toml `practical`: what a "
+            "team would routinely ship) and the **ceiling** (the smallest variant whose smoke check passed). "
+            "An image that does not serve is never an \"after\": its size is shown as that of a broken image. "
+            "In brackets: the change against the before. Sizes are on disk, as `docker images` and the "
+            "article print them, in decimal units (1 MB = 10⁶ B); each is a single deterministic "
+            "measurement (an image's size does not vary between repetitions), so it carries no interval.\n\n" + before_after_table(ba) + "\n")
+
+
+def _intervals_part(summary: pd.DataFrame) -> str:
+    """The timing medians whose 95% interval is wider than ±10% of the median, and what to do."""
+    wide = stats.interval_warnings(summary)
+    timed = summary[(summary["unit"] == stats.TIMING_UNIT) & summary["metric"].isin(stats.CHECKED_METRICS)]
+    with_ci = int(timed["ci_lo"].notna().sum())
+    if not with_ci:
+        return (f"No timing here has the {MIN_N} repetitions a 95% interval needs "
+                f"({stats.NO_INTERVAL}); a run with `--repeat 3` or more gives one.\n\n")
+    if not wide:
+        return (f"Every one of the {with_ci} timing medians with an interval has a 95% interval within "
+                f"±{stats.CI_HALF_WIDTH_WARN:.0%} of the median.\n\n")
+    p = [f"**{len(wide)} of {with_ci} timing medians have a 95% interval wider than "
+         f"±{stats.CI_HALF_WIDTH_WARN:.0%} of the median**: {stats.CI_HINT} before citing them. "
+         "Changes against the parent that rest on them print as ~ unless the intervals part.\n\n",
+         f"<details><summary>All {len(wide)}</summary>\n\n"]
+    p.extend(f"- ⚠ {w}\n" for w in wide)
+    p.append("\n</details>\n\n")
+    return "".join(p)
 
 
 def _stability_section(summary: pd.DataFrame, warnings: list[str]) -> str:
-    p = ["## 6. Stability\n\n"]
+    p = ["## 6. Stability\n\n", _intervals_part(summary)]
     if warnings:
         p.append(f"{len(warnings)} {'number varies' if len(warnings) == 1 else 'numbers vary'} by more than {stats.CV_LIMIT:.0%} between repetitions "
                  "(coefficient of variation = stdev / mean). Treat them with care. By kind: "
@@ -342,9 +423,13 @@ def _stability_section(summary: pd.DataFrame, warnings: list[str]) -> str:
 
 METHOD = (
     "\n## Method\n\n"
-    "- Every number is the median of the stored samples of one app/variant/scenario/metric; the "
-    "spread is the interquartile range (inclusive quartiles); CV is the sample standard deviation "
-    "over the mean (pyperf's check), shown when it exceeds 10%.\n"
+    "- Every timing is the median of the stored samples of one app/variant/scenario/metric "
+    "(warmup repetitions kept in the data, never summarised), with its " + CI_METHOD + "; "
+    "`report/summary.csv` has it as ci_lo, ci_hi. A change against the parent is called real only "
+    "when the two intervals do not overlap; otherwise it prints as ~. CV is the sample standard "
+    "deviation over the mean (pyperf's check).\n"
+    "- Sizes (on disk, compressed, layers, counts) are single deterministic measurements: an "
+    "image's size does not vary between repetitions, so they carry no interval and no whiskers.\n"
     "- On-disk size (`disk_bytes`) is what `docker images` shows and what the article quotes; "
     "compressed size (`compressed_bytes`) is the sum of the manifest's layer blobs, which is what a "
     "pull moves. The pull model is compressed bytes × 8 / bandwidth.\n"
@@ -362,7 +447,7 @@ def render(run: RunData, chart_prefix: str, *, summary: pd.DataFrame | None = No
     charts = charts if charts is not None else list(CHART_TEXT)
     warnings = warnings if warnings is not None else stats.cv_warnings(summary, run.samples)
     return "".join([
-        _header(run, claims_mod.summary_counts(ev), warnings),
+        _header(run, claims_mod.summary_counts(ev), warnings, summary),
         "## Where the article holds and where it does not\n\n", findings(ev), "\n",
         _before_after_section(tables.before_after(run, summary, claims)),
         _charts(chart_prefix, charts, ("sizes", "waterfall")),

@@ -5,6 +5,11 @@ Definitions (stated in every report):
   iqr              q3 - q1
   cv               sample standard deviation / mean (pyperf's measure); NaN for n < 2
   unstable         cv > 10% on a metric the report draws conclusions from
+  ci_lo, ci_hi     timings only: bench.stats.CI_METHOD (a bootstrap with a fixed seed); NaN
+                   with ci_note "n too small for an interval" when n < 3
+  ci_note          sizes and counts: "single deterministic measurement" (no interval: an
+                   image's size does not vary between repetitions)
+  ci_wide          a timing whose interval's half-width exceeds 10% of its median
 """
 
 from __future__ import annotations
@@ -12,7 +17,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bench.stats import CI_HALF_WIDTH_WARN, NO_INTERVAL, interval
 from bench.stats import CV_WARN as CV_LIMIT  # one limit for the runner and the report
+
+SINGLE = "single deterministic measurement"
+TIMING_UNIT = "s"
+CI_HINT = "more repetitions (`--repeat 5` or more), on a quieter machine, narrow it"
 KEYS = ["app", "variant", "scenario", "metric", "profile", "detail"]
 
 # Metrics whose spread matters to a conclusion. Per-step timings of sub-second steps and
@@ -30,7 +40,7 @@ def summarize(samples: pd.DataFrame, keys: list[str] | None = None) -> pd.DataFr
     """One row per group: n, median, q1, q3, iqr, mean, std, cv, min, max, unit, unstable."""
     keys = list(keys or KEYS)
     cols = keys + ["unit", "n", "median", "q1", "q3", "iqr", "mean", "std", "cv", "min", "max",
-                   "unstable"]
+                   "unstable", "ci_lo", "ci_hi", "ci_note", "ci_wide"]
     if "warmup" in samples:  # warmup repetitions are kept in the data, never summarised
         samples = samples[~samples["warmup"].astype(bool)]
     if samples.empty:
@@ -53,7 +63,36 @@ def summarize(samples: pd.DataFrame, keys: list[str] | None = None) -> pd.DataFr
     out["cv"] = cv.where((out["n"] >= 2) & (out["mean"] != 0))
     out = out.reset_index()
     out["unstable"] = (out["cv"] > CV_LIMIT) & out["metric"].isin(CHECKED_METRICS)
+    out = _with_intervals(out, g)
     return out[cols]
+
+
+def _with_intervals(out: pd.DataFrame, g) -> pd.DataFrame:
+    """ci_lo, ci_hi, ci_note and ci_wide (see the module's docstring) from the grouped values."""
+    cis = g.agg(lambda x: interval(x)).reset_index(drop=True)
+    timing = out["unit"] == TIMING_UNIT
+    out["ci_lo"] = [c[0] if t and c else np.nan for c, t in zip(cis, timing)]
+    out["ci_hi"] = [c[1] if t and c else np.nan for c, t in zip(cis, timing)]
+    out["ci_note"] = np.where(~timing, SINGLE, np.where(out["ci_lo"].isna(), NO_INTERVAL, ""))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = (out["ci_hi"] - out["ci_lo"]) / 2 / out["median"].abs()
+    out["ci_wide"] = timing & (half > CI_HALF_WIDTH_WARN)
+    return out
+
+
+def ci_text(r) -> str:
+    """'[12.1–13.4 s]', or the reason there is no interval, for one summary row."""
+    from bench.report import fmt
+
+    if fmt.missing(r["ci_lo"]):
+        return r["ci_note"] or NO_INTERVAL
+    return f"[{fmt.by_unit(r['ci_lo'], r['unit']).removesuffix(' s')}–{fmt.by_unit(r['ci_hi'], r['unit'])}]"
+
+
+def wide_intervals(summary: pd.DataFrame) -> pd.DataFrame:
+    """Timing medians of the metrics conclusions rest on whose 95% interval is wider than
+    ±10% of the median."""
+    return summary[summary["ci_wide"].astype(bool) & summary["metric"].isin(CHECKED_METRICS)]
 
 
 def unstable(summary: pd.DataFrame) -> pd.DataFrame:
@@ -107,3 +146,17 @@ def median_of(summary: pd.DataFrame, app: str, variant: str, scenario: str, metr
     if m.empty:
         return None
     return m.iloc[0]
+
+
+def interval_warnings(summary: pd.DataFrame) -> list[str]:
+    """One line per timing median whose 95% interval's half-width exceeds 10% of it."""
+    from bench.report import fmt
+
+    out = []
+    for _, r in wide_intervals(summary).iterrows():
+        where = f"{r['app']}/{r['variant']} {r['scenario']} {r['metric']}"
+        where += f" @{r['profile']}" if r["profile"] else ""
+        half = (r["ci_hi"] - r["ci_lo"]) / 2 / abs(r["median"])
+        out.append(f"{where}: median {fmt.by_unit(r['median'], r['unit'])}, 95% CI {ci_text(r)} "
+                   f"(±{half:.0%} > ±{CI_HALF_WIDTH_WARN:.0%}, n={r['n']}); {CI_HINT}")
+    return out

@@ -1,7 +1,9 @@
 """The report's tables as DataFrames of numbers (formatting lives in markdown.py).
 
   variants(run)      one row per app/variant: status, smoke, sizes, parent
-  before_after(run)  the article's comparison: bloated against the smallest variant that served
+  before_after(run)  the article's comparison: bloated against the article's own recipe (variant
+                     `article`), the app's practical "after" (app.toml `practical`) and the ceiling
+                     (the smallest variant that passed smoke)
   bases(run)         scenario "base" rows: on-disk and compressed, stand-ins labelled
   ablation(run)      each variant against its parent, every measured dimension
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bench.report import stats
+from bench.report import fmt, stats
 from bench.report.claims_data import load_claims_file, scenario_for
 from bench.report.load import BASES_APP, RunData
 
@@ -119,10 +121,54 @@ def unmeasured_variants(run: RunData, app: str) -> list[str]:
     return [v for v in planned if v not in done]
 
 
+ARTICLE_VARIANT = "article"  # the article's snippet as written (sample_apps/<app>/variants/article)
+
+
+def app_marks(run: RunData) -> dict[str, dict]:
+    """Per app, its app.toml marks (`practical`, `ceiling`), read from the run's apps folder
+    (metadata apps_dir) or bench's sample_apps; {} for an app whose app.toml is not found."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    folder = str(run.metadata.get("apps_dir") or "sample_apps")
+    out = {}
+    for app in run.apps:
+        for base in (Path(folder), root / folder, root / "sample_apps"):
+            f = base / app / "app.toml"
+            if f.is_file():
+                try:
+                    data = tomllib.loads(f.read_text())
+                except (OSError, tomllib.TOMLDecodeError):
+                    continue
+                out[app] = {k: data[k] for k in ("practical", "ceiling") if isinstance(data.get(k), str)}
+                break
+    return out
+
+
+def _named(va: pd.DataFrame, before, prefix: str, variant: str | None) -> dict:
+    """The columns of one named variant of an app in before_after (see its docstring)."""
+    r = va[va["variant"] == variant] if variant else va.iloc[0:0]
+    if r.empty or fmt.missing(r["disk_bytes"].iloc[0]):
+        return {f"{prefix}_variant": variant if variant and not r.empty else None, f"{prefix}_bytes": np.nan,
+                f"{prefix}_compressed_bytes": np.nan, f"{prefix}_ok": False, f"{prefix}_reduction": np.nan}
+    r = r.iloc[0]
+    b = np.nan if before is None else before["disk_bytes"]
+    return {f"{prefix}_variant": variant, f"{prefix}_bytes": r["disk_bytes"],
+            f"{prefix}_compressed_bytes": r["compressed_bytes"], f"{prefix}_ok": bool(r["smoke_ok"]),
+            f"{prefix}_reduction": 1 - r["disk_bytes"] / b if b and not fmt.missing(b) else np.nan}
+
+
 def before_after(run: RunData, summary: pd.DataFrame | None = None, claims: dict | None = None) -> pd.DataFrame:
-    """Per app: measured before/after/reduction beside the article's numbers for its scenario."""
+    """Per app: measured before/after/reduction beside the article's numbers for its scenario.
+
+    "after" is the ceiling: the smallest variant that passed smoke. Beside it, recipe_* (the
+    variant `article`) and practical_* (app.toml's `practical`): variant, bytes,
+    compressed_bytes, ok (passed smoke: a broken image is never an "after") and reduction
+    against the before."""
     claims = claims or load_claims_file()
     v = variants(run, summary)
+    marks = app_marks(run)
     rows = []
     for app in run.apps:
         va = v[v["app"] == app]
@@ -159,6 +205,9 @@ def before_after(run: RunData, summary: pd.DataFrame | None = None, claims: dict
         }
         row["reduction"] = (1 - row["after_bytes"] / row["before_bytes"]
                             if b is not None and a is not None and row["before_bytes"] else np.nan)
+        has_recipe = (va["variant"] == ARTICLE_VARIANT).any()
+        row.update(_named(va, b, "recipe", ARTICLE_VARIANT if has_recipe else None))
+        row.update(_named(va, b, "practical", marks.get(app, {}).get("practical")))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -230,7 +279,8 @@ def ablation(run: RunData, summary: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each variant beside its parent: value and parent's value for every dimension.
 
     Columns: app, variant, parent, techniques, status, reason, smoke_ok, then for each metric
-    column X: X (median), X_parent (the parent's median), X_cv.
+    column X: X (median), X_parent (the parent's median), X_cv, and the 95% intervals X_ci_lo,
+    X_ci_hi, X_parent_ci_lo, X_parent_ci_hi (NaN for sizes and for n < 3).
     """
     summary = _summary(run, summary)
     v = variants(run, summary)
@@ -245,6 +295,10 @@ def ablation(run: RunData, summary: pd.DataFrame | None = None) -> pd.DataFrame:
             row[f"{col}_cv"] = _get(summary, r.app, r.variant, scenario, metric, profile, detail, what="cv")
             row[f"{col}_parent"] = (_get(summary, r.app, r.parent, scenario, metric, profile, detail)
                                     if r.parent else np.nan)
+            for end in ("ci_lo", "ci_hi"):  # timings: the 95% intervals of both medians
+                row[f"{col}_{end}"] = _get(summary, r.app, r.variant, scenario, metric, profile, detail, what=end)
+                row[f"{col}_parent_{end}"] = (_get(summary, r.app, r.parent, scenario, metric, profile, detail,
+                                                   what=end) if r.parent else np.nan)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -259,3 +313,51 @@ def chain(v: pd.DataFrame, app: str, leaf: str) -> list[str]:
         out.append(cur)
         cur = va.loc[cur, "parent"]
     return out[::-1]
+
+
+def pull_split(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per pulled image and profile: the median pull, the median wire span (bytes flowing
+    through the throttle, pull_wire_seconds), the rest (the registry's round trips,
+    decompression, extraction) and the wire's share. Empty when the run did not record
+    pull_wire_seconds."""
+    key = ["app", "variant", "profile"]
+    pick = summary[summary["scenario"] == "pull"]
+    wire = pick[pick["metric"] == "pull_wire_seconds"].set_index(key)["median"]
+    pull = pick[pick["metric"] == "pull_seconds"].set_index(key)["median"]
+    cols = key + ["pull_s", "wire_s", "rest_s", "wire_share"]
+    both = pd.DataFrame({"pull_s": pull, "wire_s": wire}).dropna()
+    both = both[both["pull_s"] > 0]
+    if both.empty:
+        return pd.DataFrame(columns=cols)
+    both["rest_s"] = (both["pull_s"] - both["wire_s"]).clip(lower=0)
+    both["wire_share"] = both["wire_s"] / both["pull_s"]
+    return both.reset_index()[cols]
+
+
+# The timings whose repetitions the order view follows, and how each is labelled.
+ORDERED_TIMINGS = {"build_wall_seconds": "{scenario} build", "push_seconds": "push",
+                   "pull_seconds": "pull {profile}", "start_to_healthy_seconds": "start to healthy"}
+
+
+def repetition_order(samples: pd.DataFrame) -> pd.DataFrame:
+    """Each timing sample with its place in the order it was measured: warmups first (kept,
+    flagged), then the measured repetitions; `relative` is the value over its cell's median of
+    measured repetitions, so cells of any size share one axis. A first repetition that is
+    always the slowest shows as a line that starts high."""
+    s = samples[samples["metric"].isin(list(ORDERED_TIMINGS)) & (samples["detail"] == "")
+                & samples["value"].notna()].copy()
+    cols = ["what", "app", "variant", "repetition", "warmup", "order", "value", "relative"]
+    if s.empty:
+        return pd.DataFrame(columns=cols)
+    if "warmup" not in s:
+        s["warmup"] = False
+    s["what"] = [ORDERED_TIMINGS[m].format(scenario=sc, profile=p)
+                 for m, sc, p in zip(s["metric"], s["scenario"], s["profile"])]
+    cell = ["what", "app", "variant"]
+    n_warm = s[s["warmup"]].groupby(cell)["repetition"].nunique()
+    s["order"] = [r if w else r + int(n_warm.get(k, 0))
+                  for r, w, k in zip(s["repetition"], s["warmup"], map(tuple, s[cell].values))]
+    med = s[~s["warmup"]].groupby(cell)["value"].median()
+    s["relative"] = [v / med.get(k, np.nan) if med.get(k, 0) else np.nan
+                     for v, k in zip(s["value"], map(tuple, s[cell].values))]
+    return s[cols].sort_values(["what", "app", "variant", "order"]).reset_index(drop=True)
