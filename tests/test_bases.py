@@ -87,6 +87,10 @@ def test_alpine_entries_and_only_those_are_marked_alpine():
     assert {r for r, e in cat.entries.items() if e.alpine} == alpine
 
 
+# where official images' Dockerfiles live (eclipse-temurin is built from adoptium's repository)
+UPSTREAM_SOURCES = ("docker-library/", "adoptium/containers ")
+
+
 def _chain(cat, ref):
     out = [ref]
     while cat.get(out[-1]).recipe.parent:
@@ -106,7 +110,7 @@ def test_language_images_are_layered_on_upstreams_parent_chain():
     # every layered stand-in names the upstream Dockerfile it follows and its layer count
     for e in cat.entries.values():
         if e.recipe.parent:
-            assert e.upstream_recipe.startswith("docker-library/") and e.upstream_layers, e.ref
+            assert e.upstream_recipe.startswith(UPSTREAM_SOURCES) and e.upstream_layers, e.ref
 
 
 def test_a_parent_recipe_change_changes_every_descendants_hash():
@@ -439,11 +443,11 @@ def test_customize_script_trusts_the_ca_and_strips_slim_images():
 def test_mmdebstrap_argv_takes_the_mirror_from_the_host(tmp_path):
     cat = load_catalogue()
     m = Mirror("http://m.invalid/debian", None)
-    argv = standins.mmdebstrap_argv(cat.get("eclipse-temurin:17-jdk").recipe, m, tmp_path / "root",
+    argv = standins.mmdebstrap_argv(cat.get("gcr.io/distroless/java17-debian12").recipe, m, tmp_path / "root",
                                     early=tmp_path / "e", stage=tmp_path / "s", script=tmp_path / "c.sh")
     assert argv[0] == "mmdebstrap" and "--variant=minbase" in argv
     assert "deb http://m.invalid/debian bookworm main" in argv
-    assert any(a.startswith("--include=") and "openjdk-17-jdk-headless" in a for a in argv)
+    assert any(a.startswith("--include=") and "openjdk-17-jre-headless" in a for a in argv)
     slim = standins.mmdebstrap_argv(cat.get("debian:bookworm-slim").recipe, m, tmp_path / "root",
                                     early=tmp_path / "e", stage=tmp_path / "s", script=tmp_path / "c.sh")
     assert not any("backports" in a for a in slim) and not any(a.startswith("--include") for a in slim)
