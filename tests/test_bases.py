@@ -523,6 +523,28 @@ def test_export_distroless_has_no_shell_no_dpkg_and_distroless_users(tmp_path):
     assert [line.split(":")[2] for line in passwd.splitlines()] == ["0", "65534", "65532"]
 
 
+def test_distroless_layers_one_per_package_then_distroless_file_sets(tmp_path):
+    from bench.bases import distroless
+
+    root = tmp_path / "rootfs"
+    _fake_rootfs(root)
+    recipe = parse_catalogue(
+        '[[image]]\nref="x"\nkind="distroless"\n[image.recipe]\ndistroless.keep=["libc6"]\n'
+        'distroless.closure=true\ndistroless.layered=true\n').get("x").recipe
+    tars = distroless.write_layers(recipe, root, tmp_path / "layers")
+    assert [t.name.split("-", 1)[1] for t in tars] == [
+        "rootfs.tar", "libc6.tar", "passwd.tar", "home.tar", "group.tar", "tmp.tar", "nsswitch.tar",
+        "os_release.tar", "cacerts.tar"]
+    with tarfile.open(tars[1]) as tf:
+        assert "usr/lib/x86_64-linux-gnu/libc.so.6" in tf.getnames() and "etc/passwd" not in tf.getnames()
+    text = distroless.dockerfile(tars, ["USER 65532", "LABEL a=b"])
+    assert text.splitlines()[1:3] == ["FROM scratch", f"ADD {tars[0].name} /"]
+    assert text.count("\nADD ") == len(tars) and text.rstrip().endswith("LABEL a=b")
+    # the layered flag is part of the recipe (so the hash), absent flags leave old hashes alone
+    assert recipe.as_dict()["distroless_layered"] is True
+    assert "distroless_layered" not in parse_catalogue('[[image]]\nref="y"\nkind="full"\n').get("y").recipe.as_dict()
+
+
 def test_export_distroless_refuses_a_shell(tmp_path):
     root = tmp_path / "rootfs"
     _fake_rootfs(root)

@@ -55,6 +55,7 @@ class Recipe:
     # version (e.g. JAVA_VERSION), and how the label words it ("Maven {version} (Debian)").
     version_env: str | None = None
     runtime_label: str | None = None
+    distroless_layered: bool | None = None  # one layer per package, as upstream (distroless.py)
 
     @property
     def layered(self) -> bool:
@@ -71,7 +72,7 @@ class Recipe:
                 if not (k in _LATE_FIELDS and v is None)}
 
 
-_LATE_FIELDS = frozenset({"version_env", "runtime_label"})
+_LATE_FIELDS = frozenset({"version_env", "runtime_label", "distroless_layered"})
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ def _parse_entry(raw: dict, sets: dict[str, list[str]], where: str) -> Entry:
         payloads=tuple(sorted((str(k), str(v)) for k, v in (r.get("payloads") or {}).items())),
         version_env=r.get("version_env"),
         runtime_label=r.get("runtime_label"),
+        distroless_layered=d.get("layered"),
     )
     c = raw.get("config", {}) or {}
     config = ImageConfig(
