@@ -503,12 +503,14 @@ def _fake_rootfs(root: Path) -> None:
     (info / "dpkg.list").write_text("/usr/bin/dpkg\n")
 
 
+def _distroless_recipe(recipe_toml: str):
+    return parse_catalogue('[[image]]\nref="x"\nkind="distroless"\n[image.recipe]\n' + recipe_toml).get("x").recipe
+
+
 def test_export_distroless_has_no_shell_no_dpkg_and_distroless_users(tmp_path):
     root = tmp_path / "rootfs"
     _fake_rootfs(root)
-    recipe = parse_catalogue(
-        '[[image]]\nref="x"\nkind="distroless"\n[image.recipe]\ndistroless.keep=["libc6"]\n'
-        'distroless.closure=true\n').get("x").recipe
+    recipe = _distroless_recipe('distroless.keep=["libc6"]\ndistroless.closure=true\n')
     out = tmp_path / "out.tar"
     assert standins.export_distroless(recipe, root, out) == ["libc6"]  # dash is a tool: left out
     with tarfile.open(out) as tf:
@@ -528,9 +530,7 @@ def test_distroless_layers_one_per_package_then_distroless_file_sets(tmp_path):
 
     root = tmp_path / "rootfs"
     _fake_rootfs(root)
-    recipe = parse_catalogue(
-        '[[image]]\nref="x"\nkind="distroless"\n[image.recipe]\ndistroless.keep=["libc6"]\n'
-        'distroless.closure=true\ndistroless.layered=true\n').get("x").recipe
+    recipe = _distroless_recipe('distroless.keep=["libc6"]\ndistroless.closure=true\ndistroless.layered=true\n')
     tars = distroless.write_layers(recipe, root, tmp_path / "layers")
     assert [t.name.split("-", 1)[1] for t in tars] == [
         "rootfs.tar", "libc6.tar", "passwd.tar", "home.tar", "group.tar", "tmp.tar", "nsswitch.tar",
