@@ -1,11 +1,14 @@
 """Base images: the real ones where a registry answers, faithful local stand-ins where not.
 
-    resolve(refs, mode="auto"|"hub"|"local", *, build=True, executor=None) -> {ref: Resolved}
+    resolve(refs, mode="auto"|"hub"|"local", *, build=True, executor=None,
+            catalogue=load_catalogue(extra=apps_dir)) -> {ref: Resolved}
     build_context_args(resolved_values) -> ["--build-context", "REF=docker-image://TAG", ...]
     registry_reachable(timeout=3) -> bool
 
 Sample Dockerfiles keep their real FROM lines; a stand-in reaches BuildKit as a named
-build context, so `FROM node:20` builds on bench's node:20 stand-in unchanged.
+build context, so `FROM node:20` builds on bench's node:20 stand-in unchanged. Any tag of a
+catalogued family resolves (bench/bases/families.py); `load_catalogue(extra=apps_dir)` adds
+the bases and aliases of the apps' bases.toml.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from bench.engine.docker import Docker, as_docker
 from bench.engine.executor import DockerError, Executor
 from bench.errors import UserError
 
-__all__ = ["Resolved", "resolve", "build_context_args", "registry_reachable", "MODES"]
+__all__ = ["Resolved", "resolve", "build_context_args", "registry_reachable", "load_catalogue", "MODES"]
 
 MODES = ("auto", "hub", "local")
 DECLARE_HINT = ('declare it in bases.toml beside your apps ([[alias]] ref = "{ref}" same_as = "<a ref '
