@@ -144,3 +144,24 @@ def test_resolve_uses_the_given_catalogue_for_an_alias(tmp_path):
     cat = load_catalogue(extra=tmp_path)
     r = resolve(["mycorp/python:3.11"], "local", build=False, executor=FakeExecutor(), catalogue=cat)
     assert r["mycorp/python:3.11"].standin and r["mycorp/python:3.11"].image.startswith("bench-standin/mycorp-python")
+
+
+def test_bases_verb_lists_family_tags_and_the_apps_bases_file(monkeypatch, tmp_path, capsys):
+    import argparse
+    import json
+
+    from bench.commands import bases as verb
+
+    (tmp_path / "bases.toml").write_text(USER_FILE)
+    monkeypatch.setattr(verb, "default_executor", lambda: FakeExecutor())
+    p = argparse.ArgumentParser()
+    verb.add_arguments(p)
+    args = p.parse_args(["--bases", "local", "--apps", str(tmp_path), "--json",
+                         "--only", "mycorp/python:3.11,python:3.13-slim,node:18"])
+    assert verb.run(args) == 0
+    rows = {r["ref"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(rows) == {"mycorp/python:3.11", "python:3.13-slim", "node:18"}
+    assert "instead of 3.13" in rows["python:3.13-slim"]["runtime_mismatch"]
+    assert rows["mycorp/python:3.11"]["kind"] == "slim" and not rows["node:18"]["available"]  # not built here
+    with pytest.raises(UserError, match="mycorp/python:3.11"):  # without --apps the alias is unknown
+        verb.run(p.parse_args(["--bases", "local", "--only", "mycorp/python:3.11"]))
