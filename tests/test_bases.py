@@ -87,6 +87,10 @@ def test_alpine_entries_and_only_those_are_marked_alpine():
     assert {r for r, e in cat.entries.items() if e.alpine} == alpine
 
 
+# where official images' Dockerfiles live (eclipse-temurin is built from adoptium's repository)
+UPSTREAM_SOURCES = ("docker-library/", "adoptium/containers ")
+
+
 def _chain(cat, ref):
     out = [ref]
     while cat.get(out[-1]).recipe.parent:
@@ -106,7 +110,7 @@ def test_language_images_are_layered_on_upstreams_parent_chain():
     # every layered stand-in names the upstream Dockerfile it follows and its layer count
     for e in cat.entries.values():
         if e.recipe.parent:
-            assert e.upstream_recipe.startswith("docker-library/") and e.upstream_layers, e.ref
+            assert e.upstream_recipe.startswith(UPSTREAM_SOURCES) and e.upstream_layers, e.ref
 
 
 def test_a_parent_recipe_change_changes_every_descendants_hash():
@@ -439,11 +443,11 @@ def test_customize_script_trusts_the_ca_and_strips_slim_images():
 def test_mmdebstrap_argv_takes_the_mirror_from_the_host(tmp_path):
     cat = load_catalogue()
     m = Mirror("http://m.invalid/debian", None)
-    argv = standins.mmdebstrap_argv(cat.get("eclipse-temurin:17-jdk").recipe, m, tmp_path / "root",
+    argv = standins.mmdebstrap_argv(cat.get("gcr.io/distroless/java17-debian12").recipe, m, tmp_path / "root",
                                     early=tmp_path / "e", stage=tmp_path / "s", script=tmp_path / "c.sh")
     assert argv[0] == "mmdebstrap" and "--variant=minbase" in argv
     assert "deb http://m.invalid/debian bookworm main" in argv
-    assert any(a.startswith("--include=") and "openjdk-17-jdk-headless" in a for a in argv)
+    assert any(a.startswith("--include=") and "openjdk-17-jre-headless" in a for a in argv)
     slim = standins.mmdebstrap_argv(cat.get("debian:bookworm-slim").recipe, m, tmp_path / "root",
                                     early=tmp_path / "e", stage=tmp_path / "s", script=tmp_path / "c.sh")
     assert not any("backports" in a for a in slim) and not any(a.startswith("--include") for a in slim)
@@ -499,12 +503,14 @@ def _fake_rootfs(root: Path) -> None:
     (info / "dpkg.list").write_text("/usr/bin/dpkg\n")
 
 
+def _distroless_recipe(recipe_toml: str):
+    return parse_catalogue('[[image]]\nref="x"\nkind="distroless"\n[image.recipe]\n' + recipe_toml).get("x").recipe
+
+
 def test_export_distroless_has_no_shell_no_dpkg_and_distroless_users(tmp_path):
     root = tmp_path / "rootfs"
     _fake_rootfs(root)
-    recipe = parse_catalogue(
-        '[[image]]\nref="x"\nkind="distroless"\n[image.recipe]\ndistroless.keep=["libc6"]\n'
-        'distroless.closure=true\n').get("x").recipe
+    recipe = _distroless_recipe('distroless.keep=["libc6"]\ndistroless.closure=true\n')
     out = tmp_path / "out.tar"
     assert standins.export_distroless(recipe, root, out) == ["libc6"]  # dash is a tool: left out
     with tarfile.open(out) as tf:
@@ -517,6 +523,26 @@ def test_export_distroless_has_no_shell_no_dpkg_and_distroless_users(tmp_path):
     assert "etc/ssl/certs/ca-certificates.crt" in names
     assert names["tmp"].mode == 0o1777 and names["home/nonroot"].uid == 65532
     assert [line.split(":")[2] for line in passwd.splitlines()] == ["0", "65534", "65532"]
+
+
+def test_distroless_layers_one_per_package_then_distroless_file_sets(tmp_path):
+    from bench.bases import distroless
+
+    root = tmp_path / "rootfs"
+    _fake_rootfs(root)
+    recipe = _distroless_recipe('distroless.keep=["libc6"]\ndistroless.closure=true\ndistroless.layered=true\n')
+    tars = distroless.write_layers(recipe, root, tmp_path / "layers")
+    assert [t.name.split("-", 1)[1] for t in tars] == [
+        "rootfs.tar", "libc6.tar", "passwd.tar", "home.tar", "group.tar", "tmp.tar", "nsswitch.tar",
+        "os_release.tar", "cacerts.tar"]
+    with tarfile.open(tars[1]) as tf:
+        assert "usr/lib/x86_64-linux-gnu/libc.so.6" in tf.getnames() and "etc/passwd" not in tf.getnames()
+    text = distroless.dockerfile(tars, ["USER 65532", "LABEL a=b"])
+    assert text.splitlines()[1:3] == ["FROM scratch", f"ADD {tars[0].name} /"]
+    assert text.count("\nADD ") == len(tars) and text.rstrip().endswith("LABEL a=b")
+    # the layered flag is part of the recipe (so the hash), absent flags leave old hashes alone
+    assert recipe.as_dict()["distroless_layered"] is True
+    assert "distroless_layered" not in parse_catalogue('[[image]]\nref="y"\nkind="full"\n').get("y").recipe.as_dict()
 
 
 def test_export_distroless_refuses_a_shell(tmp_path):

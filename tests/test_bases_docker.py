@@ -99,3 +99,56 @@ def test_every_ref_shape_works_as_a_named_context(tmp_path, test_tag):
            build_context_args(res.values()), test_tag, tmp_path)
     assert {"n.txt", "p.txt", "s.txt"} <= _files_of(test_tag)
     assert _docker("image", "inspect", "--format", "{{.Config.User}}", test_tag).stdout.strip() == "65532"
+
+
+SPRING_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>org.bench</groupId><artifactId>tiny</artifactId><version>1</version>
+  <properties><maven.compiler.release>17</maven.compiler.release></properties>
+  <dependencies>
+    <dependency><groupId>org.springframework</groupId><artifactId>spring-webmvc</artifactId>
+      <version>4.3.30.RELEASE</version></dependency>
+    <dependency><groupId>org.apache.tomcat</groupId><artifactId>tomcat-catalina</artifactId>
+      <version>9.0.70</version></dependency>
+    <dependency><groupId>com.fasterxml.jackson.core</groupId><artifactId>jackson-databind</artifactId>
+      <version>2.14.0</version></dependency>
+  </dependencies>
+  <build><finalName>tiny</finalName><plugins><plugin>
+    <groupId>org.apache.maven.plugins</groupId><artifactId>maven-shade-plugin</artifactId><version>3.4.1</version>
+    <executions><execution><phase>package</phase><goals><goal>shade</goal></goals></execution></executions>
+  </plugin></plugins></build>
+</project>
+"""
+
+
+@pytest.mark.slow
+def test_maven_standin_builds_spring_offline_into_m2_as_from_central(tmp_path, test_tag):
+    """`mvn package` with no network: Maven's settings name Debian's repository as Central's mirror."""
+    ref = "maven:3.9-eclipse-temurin-17"
+    r = resolve([ref], "local")[ref]
+    assert r.available and r.runtime_version == "Maven 3.8.7 (Debian)"
+    (tmp_path / "pom.xml").write_text(SPRING_POM)
+    src = tmp_path / "src/main/java/t"
+    src.mkdir(parents=True)
+    (src / "Main.java").write_text("package t; public class Main { public static void main(String[] a) {"
+                                   " System.out.println(org.springframework.web.servlet.DispatcherServlet.class); } }\n")
+    _build(f"FROM {ref}\nWORKDIR /w\nCOPY pom.xml .\nCOPY src src\nRUN mvn -B -q package\n"
+           "RUN java -cp target/tiny.jar t.Main > /w/out.txt\n",
+           build_context_args([r]), test_tag, tmp_path)
+    files = _files_of(test_tag)
+    assert "w/target/tiny.jar" in files
+    # resolved into ~/.m2 as a download from Central would be, the plugins too
+    assert "root/.m2/repository/org/springframework/spring-webmvc/4.3.30.RELEASE/spring-webmvc-4.3.30.RELEASE.jar" in files
+    assert any(f.startswith("root/.m2/repository/org/apache/maven/plugins/maven-shade-plugin/3.4.1/") for f in files)
+    out = _docker("run", "--rm", "--network", "none", "--entrypoint", "cat", test_tag, "/w/out.txt").stdout
+    assert "DispatcherServlet" in out
+
+
+def test_a_family_tag_is_its_nearest_standin_relabelled(tmp_path, test_tag):
+    """python:3.11-slim: the python slim stand-in, labelled with the asked ref; CPython 3.11 matches."""
+    res = resolve(["python:3.11-slim"], "local")
+    r = res["python:3.11-slim"]
+    labels = json.loads(_docker("image", "inspect", "--format", "{{json .Config.Labels}}", r.image).stdout)
+    assert labels["org.bench.standin-of"] == "python:3.11-slim" and r.runtime_version.startswith("3.11")
+    _build("FROM python:3.11-slim\nRUN python3 -c 'import sys; assert sys.version_info[:2] == (3, 11)'\n",
+           build_context_args(res.values()), test_tag, tmp_path)

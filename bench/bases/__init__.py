@@ -1,11 +1,14 @@
 """Base images: the real ones where a registry answers, faithful local stand-ins where not.
 
-    resolve(refs, mode="auto"|"hub"|"local", *, build=True, executor=None) -> {ref: Resolved}
+    resolve(refs, mode="auto"|"hub"|"local", *, build=True, executor=None,
+            catalogue=load_catalogue(extra=apps_dir)) -> {ref: Resolved}
     build_context_args(resolved_values) -> ["--build-context", "REF=docker-image://TAG", ...]
     registry_reachable(timeout=3) -> bool
 
 Sample Dockerfiles keep their real FROM lines; a stand-in reaches BuildKit as a named
-build context, so `FROM node:20` builds on bench's node:20 stand-in unchanged.
+build context, so `FROM node:20` builds on bench's node:20 stand-in unchanged. Any tag of a
+catalogued family resolves (bench/bases/families.py); `load_catalogue(extra=apps_dir)` adds
+the bases and aliases of the apps' bases.toml.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from bench.engine.docker import Docker, as_docker
 from bench.engine.executor import DockerError, Executor
 from bench.errors import UserError
 
-__all__ = ["Resolved", "resolve", "build_context_args", "registry_reachable", "MODES"]
+__all__ = ["Resolved", "resolve", "build_context_args", "registry_reachable", "load_catalogue", "MODES"]
 
 MODES = ("auto", "hub", "local")
+DECLARE_HINT = ('declare it in bases.toml beside your apps ([[alias]] ref = "{ref}" same_as = "<a ref '
+                '`python -m bench bases` lists>", or an [[image]] entry)')
 NOT_BUILT_REASON = "stand-in not built yet: run `python -m bench bases --build`"
 # Environment variables the official images set to their runtime's version.
 RUNTIME_ENV = ("NODE_VERSION", "PYTHON_VERSION", "GOLANG_VERSION", "JAVA_VERSION")
@@ -113,7 +118,7 @@ def _resolve_hub(ref: str, entry: Entry | None, docker: Docker, progress) -> Res
     except DockerError as e:
         if entry is None:
             raise UserError(f"{ref} is not in bench's base catalogue and `docker pull {ref}` failed: "
-                            "check the ref, or add it to bench/bases/catalogue.toml") from e
+                            f"check the ref, or {DECLARE_HINT.format(ref=ref)}") from e
         why = ((e.completed.stderr or e.completed.stdout).strip().splitlines() or ["no output"])[-1][-200:]
         raise UserError(f"`docker pull {ref}` failed ({why}): rerun with --bases local "
                         "to use bench's stand-in") from e
@@ -188,12 +193,12 @@ class _Local:
             if parent is not None and entry.recipe.parent and not entry.same_as:
                 from bench.bases.layered import build_layered
 
-                build_layered(entry, parent.image, rhash=rhash, tag=tag, executor=self.executor, ca=self.ca,
+                build_layered(entry, parent.image, rhash=rhash, tag=tag, executor=self.docker.executor, ca=self.ca,
                               progress=self.progress)
             elif entry.recipe.alpine:
                 from bench.bases.layered import build_alpine_root
 
-                build_alpine_root(entry, rhash=rhash, tag=tag, executor=self.executor, ca=self.ca,
+                build_alpine_root(entry, rhash=rhash, tag=tag, executor=self.docker.executor, ca=self.ca,
                                   progress=self.progress)
             elif parent is not None:
                 self.progress(entry.ref, f"deriving from {parent.image}")
@@ -258,8 +263,8 @@ def resolve(refs: Iterable[str], mode: str = "auto", *, build: bool = True,
             out[ref] = local.resolve(ref, entry)
         else:
             if entry is None:
-                raise UserError(f"{ref} is not in bench's base catalogue and no registry answers here: "
-                                "add it to bench/bases/catalogue.toml or run where a registry is reachable")
+                raise UserError(f"{ref} is in no base family bench knows and no registry answers here: "
+                                f"{DECLARE_HINT.format(ref=ref)}")
             out[ref] = local.resolve(ref, entry)
     return out
 

