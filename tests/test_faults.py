@@ -35,7 +35,7 @@ def private():
     from bench.engine.coldpull import ColdEngine
 
     base = short_dir()
-    with ColdEngine(work_dir=base) as eng:
+    with ColdEngine(work_dir=base, bridge_prefix=28) as eng:
         yield eng
     shutil.rmtree(base, ignore_errors=True)
 

@@ -27,7 +27,7 @@ def second_engine():
     from bench.engine.coldpull import ColdEngine
 
     base = short_dir("bsh-")
-    with ColdEngine(work_dir=base) as eng:
+    with ColdEngine(work_dir=base, bridge_prefix=28) as eng:
         yield eng
     shutil.rmtree(base, ignore_errors=True)
 

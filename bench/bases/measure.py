@@ -38,6 +38,7 @@ class RunBases:
     compressed: Callable[[str, str], list[Sample]] | None = None  # (ref, image) -> compressed_bytes sample
     disk_bytes: Callable[[str], int | None] | None = None  # image -> size on disk
     step: Callable[[str], None] = lambda text: None
+    catalogue: object = None  # bench's catalogue plus the apps' own bases.toml (None: bench's alone)
     _resolved: dict = field(default_factory=dict)
 
     def __call__(self, bases: list[str]) -> CellBases:
@@ -48,8 +49,12 @@ class RunBases:
         missing = [r for r in bases if r not in self._resolved]
         if missing:
             self.step(f"resolving bases {', '.join(missing)}")
-            resolve = self.resolve or _default_resolve
-            self._resolved.update(resolve(missing, self.mode, executor=self.executor))
+            if self.resolve is not None:
+                self._resolved.update(self.resolve(missing, self.mode, executor=self.executor))
+            else:
+                from bench.bases import resolve
+
+                self._resolved.update(resolve(missing, self.mode, executor=self.executor, catalogue=self.catalogue))
             for ref in missing:
                 self._record(ref)
         res = [self._resolved[r] for r in bases]
@@ -86,12 +91,6 @@ class RunBases:
         if self.compressed and r.image:
             samples += self.compressed(ref, r.image)
         return samples
-
-
-def _default_resolve(refs, mode, *, executor):
-    from bench.bases import resolve
-
-    return resolve(refs, mode, executor=executor)
 
 
 def compressed_by_push(registry, docker) -> Callable[[str, str], list[Sample]]:

@@ -16,20 +16,21 @@ def add_arguments(p):
     p.add_argument("--json", action="store_true")
 
 
-def _availability(refs: set[str], mode: str) -> dict[str, tuple[bool, str, bool]]:
+def _availability(refs: set[str], mode: str, apps_dir: Path | None = None) -> dict[str, tuple[bool, str, bool]]:
     """ref -> (available, reason, standin) without building anything. Each ref is resolved
     on its own: one that cannot resolve (not catalogued, no registry) is reported with its
     reason and does not hide the others'."""
     try:
-        from bench.bases import resolve
+        from bench.bases import load_catalogue, resolve
     except ImportError:
         return {r: (True, "", False) for r in refs}
+    catalogue = load_catalogue(extra=apps_dir)  # with the apps' own bases.toml
     from bench.errors import EngineUnavailable, UserError
 
     out = {}
     for ref in sorted(refs):
         try:
-            v = resolve([ref], mode, build=False)[ref]
+            v = resolve([ref], mode, build=False, catalogue=catalogue)[ref]
         except EngineUnavailable as e:  # listing must not need a working engine
             out[ref] = (True, f"not checked: {e}", False)
         except UserError as e:
@@ -44,7 +45,7 @@ def _availability(refs: set[str], mode: str) -> dict[str, tuple[bool, str, bool]
 def run(args) -> int:
     pairs = select(load_apps(args.apps), args.only)
     refs = {b for _, v in pairs for b in v.bases}
-    avail = _availability(refs, args.bases)
+    avail = _availability(refs, args.bases, args.apps)
     rows = []
     for a, v in pairs:
         blocked = [f"{b}: {avail[b][1]}" for b in v.bases if not avail.get(b, (True,))[0]]

@@ -147,7 +147,8 @@ def run(args) -> int:
         Runner(run_, selection, plan.settings, provenance=md.provenance(docker.executor), argv=tuple(sys.argv[1:]),
                allow_mixed=args.allow_mixed, reporter=reporter, redo_because=args.because,
                open_steps=lambda stack, needs: engine_steps(docker, run_, plan.settings, stack,
-                                                            needs_registry=needs, step=reporter.step),
+                                                            needs_registry=needs, step=reporter.step,
+                                                            apps_dir=args.apps),
                ).execute()
     print_summary(run_)
     failed = [c for c in run_.cells.values() if c.status == "failed"]

@@ -90,7 +90,9 @@ class ColdEngine(ManagedDaemon):
         executor: Executor | None = None,
         start_timeout: float = 60.0,
         registry_mirrors: Sequence[str] = (),
+        bridge_prefix: int = 30,
     ):
+        self.bridge_prefix = bridge_prefix  # 28 for an engine that runs containers (tests' second engines)
         # registry_mirrors: daemon.json "registry-mirrors", e.g. a loopback registry standing
         # in for Docker Hub (`docker pull debian:bookworm-slim` then asks it first)
         self.registry_mirrors = tuple(registry_mirrors)
@@ -145,7 +147,7 @@ class ColdEngine(ManagedDaemon):
         if self.containerd:
             remove_stale_namespaces(self.containerd)
         bridge = f"bcold{token}"  # at most 15 characters (IFNAMSIZ)
-        _make_bridge(bridge)
+        _make_bridge(bridge, self.bridge_prefix)
         self.bridge = bridge  # from here on ours to remove
         config = {"registry-mirrors": list(self.registry_mirrors)} if self.registry_mirrors else {}
         (self.root / "daemon.json").write_text(json.dumps(config) + "\n")
@@ -379,21 +381,24 @@ def _link_index(name: str) -> int | None:
         return None
 
 
-def _bridge_address() -> str:
-    """A free /30 in 198.51.100.0/24 (TEST-NET-2, never routed): the host address."""
+def _bridge_address(prefix: int = 30) -> str:
+    """A free /prefix block in 198.51.100.0/24 (TEST-NET-2, never routed): the host address.
+    A cold engine runs no container (/30); an engine that runs a few at once wants more."""
+    size = 1 << (32 - prefix)
     used = _ip("-4", "-o", "addr", "show").stdout + _ip("-4", "route", "show").stdout
-    blocks = list(range(64))
+    taken = {int(m) for m in re.findall(r"198\.51\.100\.(\d+)", used)}
+    blocks = list(range(256 // size))
     secrets.SystemRandom().shuffle(blocks)
     for k in blocks:
-        if f"198.51.100.{4 * k}/30" not in used and f"198.51.100.{4 * k + 1}/" not in used:
-            return f"198.51.100.{4 * k + 1}/30"
-    raise UserError("no free /30 left in 198.51.100.0/24 for the cold-pull engine's bridge; remove stale bcold* links")
+        if not taken & set(range(k * size, (k + 1) * size)):
+            return f"198.51.100.{k * size + 1}/{prefix}"
+    raise UserError(f"no free /{prefix} left in 198.51.100.0/24 for a second engine's bridge; remove stale bcold* links")
 
 
-def _make_bridge(name: str) -> None:
+def _make_bridge(name: str, prefix: int = 30) -> None:
     _ip("link", "add", "name", name, "type", "bridge")
     try:
-        _ip("addr", "add", _bridge_address(), "dev", name)
+        _ip("addr", "add", _bridge_address(prefix), "dev", name)
     except BaseException:
         _remove_bridge(name)
         raise

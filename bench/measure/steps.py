@@ -46,7 +46,8 @@ def start_push_pull(stack: ExitStack, step: Callable[[str], None]):
 
 
 def engine_steps(docker: Docker, run: Run, settings: Settings, stack: ExitStack, *, needs_registry: bool,
-                 step: Callable[[str], None] = lambda text: None, work_dir: Path | None = None) -> Steps:
+                 step: Callable[[str], None] = lambda text: None, work_dir: Path | None = None,
+                 apps_dir: Path | None = None) -> Steps:
     ex = docker.executor
     registry = cold = None
     endpoint = current_endpoint()
@@ -54,7 +55,7 @@ def engine_steps(docker: Docker, run: Run, settings: Settings, stack: ExitStack,
         registry, cold = start_push_pull(stack, step)
     bases = RunBases(run, settings.bases_mode, ex, step=step,
                      compressed=compressed_by_push(registry, docker) if registry is not None else None,
-                     disk_bytes=docker.image_size)
+                     disk_bytes=docker.image_size, catalogue=_catalogue(apps_dir))
     key = run_key(run.run_id, run.folder)  # concurrent runs never move each other's tags
     builder = Builder(ex, run.run_id, step=step, key=key)
     contexts = Contexts(key, work_dir)  # below the run's own work folder, which the runner locks
@@ -82,6 +83,15 @@ def engine_steps(docker: Docker, run: Run, settings: Settings, stack: ExitStack,
         engine_answers=docker.answers, step=step, key=key,
         note=endpoint.why_no_push_pull if settings.push_pull else "",
     )
+
+
+def _catalogue(apps_dir: Path | None):
+    """bench's base catalogue, with the bases.toml beside a user's apps when there is one."""
+    if apps_dir is None:
+        return None
+    from bench.bases import load_catalogue
+
+    return load_catalogue(extra=apps_dir)
 
 
 def _push_pull(ex, registry, cold, settings: Settings, step):
