@@ -40,5 +40,5 @@ def test_list_says_a_base_that_cannot_resolve_does_not_run_here(tmp_path, capsys
     assert main(["list", "--apps", str(tmp_path / "apps"), "--json"]) == 0
     rows = {r["variant"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["odd"]["runnable"] is False
-    assert "example.invalid/nothing:1" in rows["odd"]["why_not"] and "catalogue" in rows["odd"]["why_not"]
+    assert "example.invalid/nothing:1" in rows["odd"]["why_not"] and "bases.toml" in rows["odd"]["why_not"]
     assert rows["empty"]["runnable"] is True and rows["empty"]["why_not"] == ""
