@@ -411,3 +411,16 @@ def test_runs_of_your_own_apps_never_go_to_the_published_results(tmp_path, monke
     assert run_cmd.results_dir(p.parse_args([])) == RESULTS_DIR
     assert run_cmd.results_dir(p.parse_args(["--apps", "my-apps"])) == tmp_path / "bench-results"
     assert run_cmd.results_dir(p.parse_args(["--apps", "a", "--results", "elsewhere"])) == Path("elsewhere")
+
+
+def test_an_alpine_build_whose_apk_add_finds_no_mirror_is_skipped_with_its_reason(tmp_path, engine, demo):
+    from bench.bases.measure import CellBases
+
+    apk = '{"vertexes":[{"digest":"x","name":"[2/3] RUN apk add --no-cache tzdata","error":"ERROR: unable to select packages: tzdata (no such package)"}]}'
+    engine.on("docker", "buildx", "build", rc=1, stderr=apk)
+    plan = plan_of(demo, n=1)
+    run = new_run(tmp_path, plan)
+    alpine = lambda bases: CellBases(("sha256:alpine",), True, ())  # noqa: E731  (a stand-in base)
+    runner(run, plan, engine, tmp_path, tweak=lambda s: replace(s, bases=alpine)).execute()
+    (cell,) = run.cells.values()
+    assert cell.status == "skipped" and "Alpine package mirror" in cell.reason and "tzdata" in cell.reason

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -31,6 +32,7 @@ from bench.store import Sample
 
 log = logging.getLogger("bench.measure.cell")
 
+APK_UNREACHABLE = re.compile(r"unable to select packages|\(no such package\)|apk.*(?:fetch|temporary error)", re.I)
 ENGINE_GONE = "it stopped answering mid-run; measured cells are saved, rerun with --resume"
 
 
@@ -123,6 +125,11 @@ def _measure(cell: Cell, steps: Steps, settings: Settings, record: StoredCell, s
         if not steps.engine_answers():  # the engine died under the build: not the Dockerfile's fault
             raise EngineUnavailable(ENGINE_GONE) from e
         record.status, record.reason = "failed", str(e)
+        if record.standin and APK_UNREACHABLE.search(str(e)):
+            # Not the Dockerfile's fault: the Alpine stand-in is a genuine minirootfs, but no
+            # Alpine package mirror answers here, so `apk add` finds nothing to install.
+            record.status = "skipped"
+            record.reason = f"`apk add` needs an Alpine package mirror and none is reachable here: {e}"
     except DockerError as e:
         if not steps.engine_answers():
             raise EngineUnavailable(ENGINE_GONE) from e
