@@ -14,26 +14,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.network
 @pytest.mark.docker
-def test_go_bloated_and_scratch_build_serve_and_are_stored(tmp_path):
+def test_go_bloated_and_optimized_build_serve_and_are_stored(tmp_path):
     env = {**os.environ, "BENCH_WORK_DIR": str(tmp_path / "work"), "COLUMNS": "200"}
     p = subprocess.run(
-        [sys.executable, "-m", "bench", "run", "--only", "go/bloated,go/scratch", "--profile", "quick",
+        [sys.executable, "-m", "bench", "run", "--only", "go/bloated,go/optimized", "--profile", "quick",
          "--bases", "auto", "--results", str(tmp_path / "results")],
         cwd=ROOT, capture_output=True, text=True, env=env, timeout=1800,
     )
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    assert "go" in p.stdout and "scratch" in p.stdout  # the printed table
+    assert "go" in p.stdout and "optimized" in p.stdout  # the printed table
     latest = (tmp_path / "results" / "latest").read_text().strip()
     run = tmp_path / "results" / "runs" / latest
     meta = json.loads((run / "metadata.json").read_text())
-    assert meta["schema"] == 1 and meta["complete"]
+    assert meta["schema"] == 2 and meta["complete"]
+    assert meta["settings"]["profile"] == "quick" and [s["index"] for s in meta["segments"]] == [0]
     assert meta["engine"]["server"] and meta["machine"]["cpus"]
     df = pd.read_csv(run / "samples.csv", keep_default_na=False)
-    size = df[(df.variant == "scratch") & (df.metric == "disk_bytes")]["value"].iloc[0]
+    size = df[(df.variant == "optimized") & (df.metric == "disk_bytes")]["value"].iloc[0]
     assert 0 < size <= 5e6
     bloated = df[(df.variant == "bloated") & (df.metric == "disk_bytes")]["value"].iloc[0]
     assert bloated > 20 * size
-    for v in ("bloated", "scratch"):
+    for v in ("bloated", "optimized"):
         cell = df[df.variant == v]
         assert cell[cell.metric == "smoke_ok"]["value"].tolist() == [1]
         assert len(cell[(cell.metric == "build_wall_seconds")]) == 3  # cold, warm, edit
