@@ -38,3 +38,22 @@ class FakeExecutor:
         if check and rc != 0:
             raise DockerError(done)
         return done
+
+
+def docker_py_client_failing_with(error: Exception):
+    """A docker-py client whose image export raises `error` (the engine said the image exists)."""
+
+    class Api:
+        def inspect_image(self, ref):
+            return {}
+
+        def _url(self, path, ref):
+            return path.format(ref)
+
+        def _get(self, url, stream):
+            raise error
+
+    class Client:
+        api = Api()
+
+    return Client()

@@ -541,21 +541,12 @@ def test_slow_engine_is_a_user_error_not_a_traceback(monkeypatch):
 
     from bench.analyze.layers import save_stream
 
-    class Api:
-        def inspect_image(self, ref):
-            return {}
+    from tests.fakes import docker_py_client_failing_with
 
-        def _url(self, path, ref):
-            return path.format(ref)
-
-        def _get(self, url, stream):
-            raise requests.exceptions.ReadTimeout("Read timed out. (read timeout=900)")
-
-    class Client:
-        api = Api()
+    client = docker_py_client_failing_with(requests.exceptions.ReadTimeout("Read timed out. (read timeout=900)"))
 
     with pytest.raises(UserError, match="within 900 s"):
-        save_stream("img:1", Client())
+        save_stream("img:1", client)
 
 
 def test_analyze_image_survives_an_unreadable_image(monkeypatch, tmp_path, caplog):

@@ -180,21 +180,12 @@ def test_build_does_not_raise_on_a_failed_build():
 def test_save_stream_errors_are_one_line():
     import requests
 
-    class Api:
-        def inspect_image(self, ref):
-            return {}
+    from tests.fakes import docker_py_client_failing_with
 
-        def _url(self, path, ref):
-            return path.format(ref)
-
-        def _get(self, url, stream):
-            raise requests.exceptions.ConnectionError("broken pipe\nmore")
-
-    class Client:
-        api = Api()
+    client = docker_py_client_failing_with(requests.exceptions.ConnectionError("broken pipe\nmore"))
 
     with pytest.raises(UserError, match=r"^`docker save img:1` failed: broken pipe$"):
-        Docker(FakeExecutor()).save_stream("img:1", client=Client())
+        Docker(FakeExecutor()).save_stream("img:1", client=client)
 
 
 # -- containers -------------------------------------------------------------------------------
