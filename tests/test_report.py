@@ -138,16 +138,19 @@ def test_claim_verdicts_on_fixture(run, summary):
     assert "= 64 s" in ev.loc["pull-1.2gb-150mbps", "note"]
 
 
-def test_spring_boot_is_not_testable_even_when_a_java_app_was_built(run, summary):
-    s = run.samples.copy()
-    c = run.cells.copy()
-    s.loc[s["app"] == "go", "app"] = "java"
+def test_the_java_row_is_the_spring_app_labelled_not_spring_boot_never_the_jdk_server(run, summary):
+    s, c = run.samples.copy(), run.cells.copy()
+    s.loc[s["app"] == "go", "app"] = "java"  # the JDK HTTP server: the jlink showcase only
     c.loc[c["app"] == "go", "app"] = "java"
     ev = claims.evaluate(_with(run, s, c)).set_index("id")
     for cid in ("java-before", "java-after", "java-reduction"):
         assert ev.loc[cid, "verdict"] == claims.UNTESTABLE
-        assert "Spring Boot" in ev.loc[cid, "verdict_text"]
-    assert not math.isnan(ev.loc["java-before", "measured_value"])  # shown for reference
+        assert "no app for the article's Java Spring Boot" in ev.loc[cid, "verdict_text"]
+    s.loc[s["app"] == "java", "app"] = "spring"  # the Spring MVC + Tomcat app
+    c.loc[c["app"] == "java", "app"] = "spring"
+    ev = claims.evaluate(_with(run, s, c)).set_index("id")
+    assert ev.loc["java-before", "verdict"] != claims.UNTESTABLE
+    assert "Spring MVC 4.3 + Tomcat 9, not Spring Boot" in ev.loc["java-before", "note"]
 
 
 # -- "after" ---------------------------------------------------------------------------------

@@ -308,6 +308,8 @@ def _scenario_claim(c: dict, ctx: Context, art: str, measure) -> Result:
         notes.append(after_note)
     if row["standin"]:
         notes.append(STANDIN_NOTE)
+    if sc.get("note"):
+        notes.append(sc["note"])
     if row["smaller_but_failed"] and after == "after":
         notes.append(f"smaller but failed smoke, so not counted: {row['smaller_but_failed']}")
     return _judged(c, art, shown, judge(val), "; ".join(notes), float(val), float(c["article"]), unit, compared)

@@ -197,7 +197,7 @@ def before_after(run: RunData, summary: pd.DataFrame | None = None, claims: dict
             "standin": bool(va["standin"].any()),
             "comparable": not sc.get("untestable") and bool(sc),
             "note": "; ".join(x for x in (
-                sc.get("untestable", "" if sc else "the article has no scenario for this app"),
+                sc.get("untestable", sc.get("note", "") if sc else "the article has no scenario for this app"),
                 _unmeasured_note(run, app, a)) if x),
             "smaller_but_failed": ", ".join(excluded["variant"]),
             # no after yet because the smaller variants are still to be measured, not because they failed
