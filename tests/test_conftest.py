@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCKER_TEST = "test_go_bloated_and_scratch_build_serve_and_are_stored"  # marked docker
+DOCKER_TEST = "test_go_bloated_and_optimized_build_serve_and_are_stored"  # marked docker
 UNIT_TESTS = "test_go_metadata_loads or test_go_dockerignore_leaves_out_clutter_but_not_sources"
 
 
