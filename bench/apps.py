@@ -89,6 +89,9 @@ class App:
     # smallest variant that passes smoke.
     practical: str | None = None
     ceiling: str | None = None
+    # The report's "before": this variant when app.toml names one, else `bloated`, else the
+    # app's first variant (a user's app rarely has a bloated one).
+    baseline: str | None = None
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -242,6 +245,7 @@ def load_app(root: Path) -> App:
         smoke=smoke_contract(manifest, meta),
         practical=_mark(manifest, meta, "practical", variants),
         ceiling=_mark(manifest, meta, "ceiling", variants),
+        baseline=_mark(manifest, meta, "baseline", variants),
     )
 
 

@@ -602,3 +602,36 @@ def test_technique_1_claims_use_the_runs_article_variant(run, tmp_path):
     assert ev.loc["python-after", "verdict"] == claims.UNTESTABLE  # no python app in the fixture
     with_base = ev.loc["faq-85-percent-with-base"]
     assert with_base["verdict"] == claims.INCONCLUSIVE and with_base["compared"] == "node/bloated → node/article"
+
+
+# -- a user's own apps ---------------------------------------------------------------------------
+def _as_user_apps(run, tmp_path, baseline=None):
+    """The fixture's go and node apps renamed `shop` and `api`, with no bloated variant."""
+    names = {"go": "shop", "node": "api"}
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "app.toml").write_text('name = "shop"\n' + (f'baseline = "{baseline}"\n' if baseline else ""))
+
+    def user(df):
+        df = df[df["variant"] != "bloated"].copy()
+        df["app"] = [names.get(a, a) for a in df["app"]]
+        return df
+
+    return _with(run, samples=user(run.samples), cells=user(run.cells),
+                 metadata={**run.metadata, "apps_dir": str(tmp_path)})
+
+
+def test_a_users_app_is_compared_with_its_baseline_or_its_first_variant(run, summary, tmp_path):
+    r = _as_user_apps(run, tmp_path, baseline="scratch")
+    ba = tables.before_after(r).set_index("app")
+    assert ba.loc["shop", "before_variant"] == "scratch"  # declared in app.toml
+    assert ba.loc["shop", "after_variant"] != "scratch"
+    first = [v for a, v in zip(r.cells["app"], r.cells["variant"]) if a == "api"][0]
+    assert ba.loc["api", "before_variant"] == first == "multistage"  # no baseline, no bloated: the first
+
+
+def test_a_report_of_apps_the_article_does_not_have_judges_none_of_its_claims(run, tmp_path):
+    text = markdown.render(_as_user_apps(run, tmp_path), "report/")
+    assert markdown.NO_ARTICLE_APPS in text
+    assert "Where the article holds" not in text and "Rule:" not in text and "**Verdicts**" not in text
+    assert "## 1. Before and after" in text
+    assert "Where the article holds" in markdown.render(run, "report/")  # the sample apps: judged

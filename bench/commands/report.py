@@ -38,8 +38,14 @@ def run(args: argparse.Namespace) -> int:
     if w.top_report:
         print(f"also: {w.top_report}")
     v = w.verdicts
-    print(f"claims: {v.get('holds', 0)} hold, {v.get('off', 0)} off, {v.get('inconclusive', 0)} inconclusive, "
-          f"{v.get('not testable here', 0)} not testable here")
+    from bench.report.claims_data import load_claims_file
+    from bench.report.markdown import has_article_apps
+
+    if not has_article_apps(data, load_claims_file()):
+        print("claims: not judged (none of the article's apps is in this run)")
+    else:
+        print(f"claims: {v.get('holds', 0)} hold, {v.get('off', 0)} off, {v.get('inconclusive', 0)} inconclusive, "
+              f"{v.get('not testable here', 0)} not testable here")
     if len(w.warnings) > 5:  # a standard run on a shared machine has dozens: count them, list them in the report
         print(f"warning: {len(w.warnings)} numbers vary by more than 10% between repetitions; "
               f"the list is in section 6 (Stability) of {w.report}")

@@ -93,7 +93,8 @@ def _open_run(args, pairs) -> tuple[Run, Plan, bool]:
     if args.resume is None:
         settings = settings_mod.from_profile(_asked(args))
         plan = make_plan(pairs, settings)
-        meta = {"argv": sys.argv[1:], "apps_dir": str(args.apps or "sample_apps")}
+        # Absolute, so a report made from another folder still finds the apps' app.toml.
+        meta = {"argv": sys.argv[1:], "apps_dir": str(Path(args.apps).resolve()) if args.apps else "sample_apps"}
         if args.shard:
             plan, meta["shard"] = _shard(args, plan)
             # Shards start at the same second on different runners: their ids must differ.

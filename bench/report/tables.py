@@ -85,22 +85,28 @@ def variants_of(samples: pd.DataFrame, cells: pd.DataFrame | None,
     return pd.DataFrame(rows)
 
 
-def before_variant(v: pd.DataFrame) -> pd.Series | None:
-    """The article's "before": the variant named bloated, else the one tagged bloated."""
-    named = v[(v["variant"] == "bloated") & v["disk_bytes"].notna()]
-    if named.empty:
-        named = v[v["techniques"].str.split("+").map(lambda t: "bloated" in t) & v["disk_bytes"].notna()]
-    return None if named.empty else named.iloc[0]
+def before_variant(v: pd.DataFrame, baseline: str | None = None) -> pd.Series | None:
+    """The "before": the app's declared baseline (app.toml `baseline`), else the variant named
+    bloated, else the one tagged bloated, else the app's first measured variant."""
+    measured = v[v["disk_bytes"].notna()]
+    for named in (measured[measured["variant"] == baseline] if baseline else measured.iloc[0:0],
+                  measured[measured["variant"] == "bloated"],
+                  measured[measured["techniques"].str.split("+").map(lambda t: "bloated" in t)],
+                  measured):
+        if not named.empty:
+            return named.iloc[0]
+    return None
 
 
-def after_variant(v: pd.DataFrame) -> pd.Series | None:
-    """The article's "after": the smallest variant whose smoke check passed, and smaller than
-    the before (in a run still measuring, the small variants may not have been built yet)."""
-    ok = v[v["smoke_ok"].astype(bool) & v["disk_bytes"].notna() & (v["variant"] != "bloated")]
+def after_variant(v: pd.DataFrame, baseline: str | None = None) -> pd.Series | None:
+    """The "after": the smallest variant other than the before whose smoke check passed, and
+    smaller than the before (in a run still measuring, the small ones may not be built yet)."""
+    b = before_variant(v, baseline)
+    before_name = "bloated" if b is None else b["variant"]
+    ok = v[v["smoke_ok"].astype(bool) & v["disk_bytes"].notna() & (v["variant"] != before_name)]
     if ok.empty:
         return None
     a = ok.sort_values("disk_bytes").iloc[0]
-    b = before_variant(v)
     if b is not None and not pd.isna(b["disk_bytes"]) and a["disk_bytes"] >= b["disk_bytes"]:
         return None
     return a
@@ -125,7 +131,7 @@ ARTICLE_VARIANT = "article"  # the article's snippet as written (sample_apps/<ap
 
 
 def app_marks(run: RunData) -> dict[str, dict]:
-    """Per app, its app.toml marks (`practical`, `ceiling`), read from the run's apps folder
+    """Per app, its app.toml marks (`practical`, `ceiling`, `baseline`), read from the run's apps folder
     (metadata apps_dir) or bench's sample_apps; {} for an app whose app.toml is not found."""
     import tomllib
     from pathlib import Path
@@ -141,7 +147,7 @@ def app_marks(run: RunData) -> dict[str, dict]:
                     data = tomllib.loads(f.read_text())
                 except (OSError, tomllib.TOMLDecodeError):
                     continue
-                out[app] = {k: data[k] for k in ("practical", "ceiling") if isinstance(data.get(k), str)}
+                out[app] = {k: data[k] for k in ("practical", "ceiling", "baseline") if isinstance(data.get(k), str)}
                 break
     return out
 
@@ -172,7 +178,8 @@ def before_after(run: RunData, summary: pd.DataFrame | None = None, claims: dict
     rows = []
     for app in run.apps:
         va = v[v["app"] == app]
-        b, a = before_variant(va), after_variant(va)
+        baseline = marks.get(app, {}).get("baseline")
+        b, a = before_variant(va, baseline), after_variant(va, baseline)
         sc = scenario_for(app, claims) or {}
         # Variants smaller than the "after" that did not pass smoke: named so nobody wonders.
         excluded = va[(~va["smoke_ok"].astype(bool)) & va["disk_bytes"].notna()]
