@@ -174,7 +174,7 @@ def test_failed_smoke_sample_excludes_even_without_cell_flag(run):
           & (s["repetition"] == 1), "value"] = 0.0
     ba = tables.before_after(_with(run, s, c)).set_index("app")
     assert pd.isna(ba.loc["go", "after_variant"])
-    assert "none passed smoke" in markdown.before_after_table(ba.reset_index())
+    assert "none smaller that passed smoke" in markdown.before_after_table(ba.reset_index())
     assert math.isnan(ba.loc["go", "reduction"])
     ev = claims.evaluate(_with(run, s, c)).set_index("id")
     assert ev.loc["go-after", "verdict"] == claims.UNTESTABLE
