@@ -72,7 +72,8 @@ def results_dir(args) -> Path:
     return Path.cwd() / USER_RESULTS if args.apps else RESULTS_DIR
 
 
-def _check_flags(args, pairs) -> None:
+def _check_flags(args) -> None:
+    """Flags that contradict each other, before anything is loaded."""
     if args.balance_from and not args.shard:
         raise UserError("--balance-from goes with --shard I/N")
     if args.shard and args.resume is not None:
@@ -82,6 +83,9 @@ def _check_flags(args, pairs) -> None:
     for flag, given in (("--retry-failed", args.retry_failed), ("--redo", args.redo)):
         if given and args.resume is None:
             raise UserError(f"{flag} goes with --resume: name the run whose cells to measure again")
+
+
+def _check_redo(args, pairs) -> None:
     for key in args.redo or []:
         if key not in {f"{a.name}/{v.name}" for a, v in pairs}:
             raise UserError(f"--redo {key}: not an APP/VARIANT of this run's apps (see `python -m bench list`)")
@@ -130,10 +134,9 @@ def run(args) -> int:
     from bench.measure.steps import engine_steps
     from bench.runner import Runner
 
-    if args.retry_failed and args.resume is None or args.redo and args.resume is None:
-        _check_flags(args, [])
+    _check_flags(args)
     pairs = select(load_apps(args.apps), args.only)
-    _check_flags(args, pairs)
+    _check_redo(args, pairs)
     args.results = results_dir(args)
     docker = Docker(default_executor())
     docker.require()
