@@ -57,6 +57,7 @@ class Variant:
     parent: str | None
     summary: str
     bases: tuple[str, ...]  # upstream refs as written in FROM lines, in order, no stages
+    runtime_base: str = ""  # what the built stage starts from (dockerfile_runtime_base)
     target: str | None = None
     user: str | None = None  # the user the variant declares; smoke checks run as it
     # The article's "after" for this app is taken from the best variant that serves.
@@ -119,6 +120,23 @@ def dockerfile_bases(text: str) -> tuple[str, ...]:
     return tuple(refs)
 
 
+def dockerfile_runtime_base(text: str, target: str | None = None) -> str:
+    """The image the built stage starts from, followed through stage names: the final stage
+    (or `target`) of `FROM golang:1.22 AS build` / `FROM build AS test` / `FROM test` is
+    golang:1.22. "scratch" for an empty base; "" when the Dockerfile has no FROM."""
+    stages: dict[str, str] = {}
+    last = ""
+    for m in _FROM.finditer(text):
+        ref, alias = m.group(1), m.group(2)
+        base = stages.get(ref.lower(), ref)
+        if alias:
+            stages[alias.lower()] = base
+        last = base
+        if target and alias and alias.lower() == target.lower():
+            return base
+    return last
+
+
 def dockerfile_user(text: str) -> str | None:
     """The USER of the final stage, if the Dockerfile sets one."""
     final = re.split(r"^\s*FROM\s", text, flags=re.I | re.M)[-1]
@@ -163,6 +181,7 @@ def load_variant(app: str, vdir: Path) -> Variant:
         parent=meta.get("parent"),
         summary=meta.get("summary", ""),
         bases=dockerfile_bases(text),
+        runtime_base=dockerfile_runtime_base(text, meta.get("target")),
         target=meta.get("target"),
         user=dockerfile_user(text),
         dockerignore=ignore if ignore.is_file() else None,

@@ -81,6 +81,8 @@ class Cell:
     parent: str | None
     summary: str
     bases: list[str]  # as written in FROM
+    # The image the built stage starts from ("scratch" included); "" in runs before it was kept.
+    runtime_base: str = ""
     bases_resolved: list[str] = field(default_factory=list)  # image id/digest or stand-in tag
     standin: bool = False  # True when any base is a local stand-in
     status: str = "pending"  # pending | ok | failed | skipped

@@ -1,6 +1,6 @@
 import pytest
 
-from bench.apps import SmokeRequest, dockerfile_bases, dockerfile_user, load_apps, select
+from bench.apps import SmokeRequest, dockerfile_bases, dockerfile_runtime_base, dockerfile_user, load_apps, select
 from bench.errors import UserError
 
 
@@ -12,6 +12,19 @@ FROM --platform=linux/amd64 gcr.io/distroless/static-debian12:nonroot
 FROM scratch
 """
     assert dockerfile_bases(text) == ("golang:1.22", "gcr.io/distroless/static-debian12:nonroot")
+
+
+def test_runtime_base_follows_stage_names_and_target():
+    text = """
+FROM golang:1.22 AS build
+FROM build AS test
+FROM test AS release
+FROM scratch AS tiny
+"""
+    assert dockerfile_runtime_base(text) == "scratch"
+    assert dockerfile_runtime_base(text, target="release") == "golang:1.22"
+    assert dockerfile_runtime_base("FROM node:20-alpine AS b\nFROM b\n") == "node:20-alpine"
+    assert dockerfile_runtime_base("# no FROM\n") == ""
 
 
 def test_user_of_final_stage_only():

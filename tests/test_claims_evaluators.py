@@ -14,7 +14,7 @@ from bench.report.claims_data import load_claims_file
 
 CLAIMS = load_claims_file()
 SUMMARY_COLS = ["app", "variant", "scenario", "metric", "profile", "detail", "median"]
-STEP_COLS = ["app", "variant", "parent", "techniques", "adds", "saved_bytes", "reduction"]
+STEP_COLS = ["app", "variant", "parent", "techniques", "adds", "base_change", "saved_bytes", "reduction"]
 
 
 def make_ctx(apps=("node",), before_after=None, bases=None, variants=None, summary=None, steps=None):
@@ -47,9 +47,9 @@ def ba_ctx(*rows) -> claims.Context:
     return make_ctx(apps=[r["app"] for r in rows], before_after=pd.DataFrame(rows))
 
 
-def step(app: str, parent: str, variant: str, adds: str, before: float, after: float) -> dict:
+def step(app: str, parent: str, variant: str, adds: str, before: float, after: float, base_change: str = "") -> dict:
     return {"app": app, "variant": variant, "parent": parent, "techniques": adds, "adds": adds,
-            "saved_bytes": before - after, "reduction": 1 - after / before}
+            "base_change": base_change, "saved_bytes": before - after, "reduction": 1 - after / before}
 
 
 def steps_ctx(*rows) -> claims.Context:
@@ -230,6 +230,19 @@ def test_largest_technique_off():
 def test_largest_technique_on_too_few_apps_is_inconclusive():
     r = judge(claim("largest_technique", technique="multistage"), biggest_steps("multistage", "multistage"))
     assert r.verdict == claims.INCONCLUSIVE and "2 apps only" in r.verdict_text
+
+
+def test_base_choice_credits_a_step_that_moves_base_whatever_its_tags():
+    # java: the biggest step adds jlink only, but moves from the JRE image to debian slim
+    rows = [step("go", "multistage", "slim", "slim", 1e9, 100e6),
+            step("java", "jre", "jlink", "jlink", 1e9, 100e6, base_change="eclipse-temurin:17-jre → debian:bookworm-slim"),
+            step("node", "chained", "multistage", "multistage", 1e9, 100e6)]
+    base = claim("largest_technique", technique=["slim", "alpine"], credit_base_change=True)
+    r = judge(base, steps_ctx(*rows))
+    assert r.verdict == claims.HOLDS and "2 of 3 apps" in r.verdict_text
+    assert "base eclipse-temurin:17-jre → debian:bookworm-slim" in r.measured
+    tags_only = judge(claim("largest_technique", technique=["slim", "alpine"]), steps_ctx(*rows))
+    assert tags_only.verdict == claims.OFF and "1 of 3 apps" in tags_only.verdict_text
 
 
 def test_largest_technique_tie_is_inconclusive():

@@ -88,7 +88,7 @@ def _with_note(reason: str, note: str) -> str:
 def new_record(cell: Cell) -> StoredCell:
     v = cell.variant
     return StoredCell(app=cell.app.name, variant=v.name, techniques=list(v.techniques), parent=v.parent,
-                      summary=v.summary, bases=list(v.bases))
+                      summary=v.summary, bases=list(v.bases), runtime_base=v.runtime_base)
 
 
 def measure_cell(cell: Cell, steps: Steps, settings: Settings) -> CellOutcome:

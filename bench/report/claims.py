@@ -194,9 +194,19 @@ def steps(run: RunData, v: pd.DataFrame) -> pd.DataFrame:
             continue
         pb = float(p["disk_bytes"].iloc[0])
         rows.append({"app": r.app, "variant": r.variant, "parent": r.parent, "techniques": r.techniques,
-                     "adds": tables.added(r.techniques, p["techniques"].iloc[0]), "saved_bytes": pb - r.disk_bytes,
-                     "reduction": 1 - r.disk_bytes / pb if pb else np.nan})
-    return pd.DataFrame(rows, columns=["app", "variant", "parent", "techniques", "adds", "saved_bytes", "reduction"])
+                     "adds": tables.added(r.techniques, p["techniques"].iloc[0]),
+                     "base_change": base_change(p.iloc[0].get("runtime_base"), getattr(r, "runtime_base", "")),
+                     "saved_bytes": pb - r.disk_bytes, "reduction": 1 - r.disk_bytes / pb if pb else np.nan})
+    return pd.DataFrame(rows, columns=["app", "variant", "parent", "techniques", "adds", "base_change",
+                                       "saved_bytes", "reduction"])
+
+
+def base_change(parent_base, base) -> str:
+    """"eclipse-temurin:17-jre → debian:bookworm-slim" when a step moves its built stage to
+    another image (read from the FROM lines, not the tags); "" when it does not, or when the
+    run did not record runtime bases (runs before they were kept)."""
+    a, b = str(parent_base or ""), str(base or "")
+    return f"{a} → {b}" if a and b and a != b else ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -448,16 +458,30 @@ def eval_largest_technique(c: dict, ctx: Context) -> Result:
     if st.empty:
         return _untestable(c, "no working variant has a measured parent", art)
     best = st.loc[st.groupby("app")["saved_bytes"].idxmax()]
+    by_base = bool(c.get("credit_base_change"))
     uses = best["adds"].str.split("+").map(lambda ts: any(t in ts for t in wanted))
-    shown = "; ".join(f"{r.app}: {r.parent} → {r.variant} (adds {r.adds.replace('+', ', ') or 'nothing'}) "
+    if by_base:  # a step that moves to another base is a base choice, whatever its tags say
+        uses = uses | (best["base_change"] != "")
+    shown = "; ".join(f"{r.app}: {r.parent} → {r.variant} (adds {_adds(r, by_base)}) "
                       f"saves {fmt.size(r.saved_bytes)}" for r in best.itertuples())
     n, k = len(best), int(uses.sum())
+    how = ("the largest single step (variant against its parent) per app, credited with "
+           "the techniques it adds; a step that adds two is credited to both")
+    if by_base:
+        how += "; a step whose built stage starts from another image (its FROM lines) counts as a base choice"
     return _majority(c, ctx, art, shown, uses,
                      (f"holds: the biggest step uses {art} in {k} of {n} apps",
                       f"does not hold: the biggest step uses {art} in {k} of {n} apps"),
-                     "the largest single step (variant against its parent) per app, credited with "
-                     "the techniques it adds; a step that adds two is credited to both",
+                     how + "; which step is biggest depends on the order of the app's ladder",
                      ", ".join(step_name(r.app, r.parent, r.variant) for r in best.itertuples()))
+
+
+def _adds(step, with_base: bool) -> str:
+    """A step's added tags, and its base change when the claim is about base choice."""
+    parts = [t for t in str(step.adds).split("+") if t]
+    if with_base and step.base_change:
+        parts.append(f"base {step.base_change}")
+    return ", ".join(parts) or "nothing"
 
 
 def eval_routine_under(c: dict, ctx: Context) -> Result:

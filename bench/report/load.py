@@ -131,7 +131,7 @@ def tidy(df: pd.DataFrame) -> pd.DataFrame:
 
 
 CELL_COLUMNS = ["app", "variant", "status", "reason", "techniques", "parent", "summary", "bases",
-                "bases_resolved", "standin", "smoke_ok", "started_utc", "seconds", "phase_seconds", "segment"]
+                "runtime_base", "bases_resolved", "standin", "smoke_ok", "started_utc", "seconds", "phase_seconds", "segment"]
 
 
 def cells_frame(run: Run) -> pd.DataFrame:
@@ -143,6 +143,7 @@ def cells_frame(run: Run) -> pd.DataFrame:
             "app": c.app, "variant": c.variant, "status": c.status, "reason": c.reason or "",
             "techniques": "+".join(c.techniques or []), "parent": c.parent or "",
             "summary": c.summary or "", "bases": ";".join(b or "" for b in c.bases or []),
+            "runtime_base": c.runtime_base or "",
             # an unavailable base (Alpine offline) resolved to nothing
             "bases_resolved": ";".join(b or "unavailable" for b in c.bases_resolved or []), "standin": bool(c.standin),
             "smoke_ok": c.smoke_ok, "started_utc": c.started_utc or "",

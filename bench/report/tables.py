@@ -71,11 +71,12 @@ def variants_of(samples: pd.DataFrame, cells: pd.DataFrame | None,
         standin = samples.groupby(["app", "variant"])["standin"].any()
         pairs["standin"] = [bool(standin.get((a, v), False)) for a, v in zip(pairs["app"], pairs["variant"])]
         cells = pairs.assign(status="ok", reason="", techniques="", parent="", summary="", bases="",
-                             bases_resolved="", smoke_ok=None)
+                             runtime_base="", bases_resolved="", smoke_ok=None)
     for c in cells.itertuples(index=False):
         rows.append({
             "app": c.app, "variant": c.variant, "status": c.status, "reason": c.reason,
             "techniques": c.techniques, "parent": c.parent, "summary": c.summary, "bases": c.bases,
+            "runtime_base": getattr(c, "runtime_base", "") or "",
             "standin": bool(c.standin), "smoke_ok": smoke_passed(samples, cells, c.app, c.variant),
             "disk_bytes": _get(summary, c.app, c.variant, "image", "disk_bytes"),
             "disk_q1": _get(summary, c.app, c.variant, "image", "disk_bytes", what="q1"),
