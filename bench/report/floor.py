@@ -90,14 +90,14 @@ def cell_floors(run: RunData) -> pd.DataFrame:
         pushes = s.loc[(s["scenario"] == "push") & (s["metric"] == "push_seconds"), "value"]
         one = push_floor(disk, float(layer_bytes.max()) if len(layer_bytes) else 0.0,
                          int(_one(s, "image", "layers") or len(layer_bytes) or 1), _cpus(run, seg), lim)
-        rows.append({"phase": "push", "n": len(pushes), "measured": float(pushes.sum()), "floor": one * len(pushes),
+        rows.append({"app": c.app, "variant": c.variant, "phase": "push", "n": len(pushes), "measured": float(pushes.sum()), "floor": one * len(pushes),
                      "compressed": comp * len(pushes), "disk": disk * len(pushes)})
         pulls = s[(s["scenario"] == "pull") & (s["metric"] == "pull_seconds")]
         for profile, g in pulls.groupby("profile", sort=False):
             one = pull_floor(comp, disk, bws.get(profile), lim)
-            rows.append({"phase": f"pull {profile}", "n": len(g), "measured": float(g["value"].sum()),
+            rows.append({"app": c.app, "variant": c.variant, "phase": f"pull {profile}", "n": len(g), "measured": float(g["value"].sum()),
                          "floor": one * len(g), "compressed": comp * len(g), "disk": disk * len(g)})
-    return pd.DataFrame(rows, columns=["phase", "n", "measured", "floor", "compressed", "disk"])
+    return pd.DataFrame(rows, columns=["app", "variant", "phase", "n", "measured", "floor", "compressed", "disk"])
 
 
 def phase_totals(run: RunData) -> dict[str, float]:
