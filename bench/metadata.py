@@ -9,7 +9,7 @@ import os
 import platform
 import socket
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -118,13 +118,38 @@ class Provenance:
     bench: dict
     engine: dict
     machine: dict
+    limits: dict = field(default_factory=dict)  # bench.limits.Limits.to_json(), when measured
+
+
+def helpers_info(local: bool) -> dict:
+    """The engines' optional helpers (unpigz), by engine: {"main": {...}, "cold-pull": {...}}."""
+    from bench.engine.helpers import engine_helpers
+
+    return {h.engine: h.to_json() for h in engine_helpers(local)}
 
 
 def provenance(executor: Executor) -> Provenance:
     from bench.engine.endpoint import current
 
-    engine = {**engine_info(executor), "endpoint": current().host or "local default"}
+    endpoint = current()
+    engine = {**engine_info(executor), "endpoint": endpoint.host or "local default",
+              "helpers": _safe(lambda: helpers_info(endpoint.local))}
     return Provenance(bench=bench_info(), engine=engine, machine=machine_info())
+
+
+def with_limits(prov: Provenance, measure=None) -> Provenance:
+    """`prov` with this machine's limits (bench.limits) measured where the cold-pull engine
+    keeps its data, decompressing with the unpigz it would use. A failed probe is stored
+    as {"error": ...} and the run goes on."""
+    from bench.engine.registry import MAX_ROOT_CHARS, work_root
+    from bench.limits import measure as measure_limits
+
+    measure = measure or measure_limits
+    helpers = prov.engine.get("helpers")
+    cold = (helpers.get("cold-pull") or {}) if isinstance(helpers, dict) else {}
+    unpigz = cold.get("path") if cold.get("path") and not cold.get("disabled") else None
+    got = _safe(lambda: measure(work_root(None, max_chars=MAX_ROOT_CHARS), unpigz=unpigz).to_json())
+    return replace(prov, limits=got if isinstance(got, dict) else {"error": got})
 
 
 # What must agree for two invocations to be one run (pyperf refuses to mix runs whose

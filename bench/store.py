@@ -146,16 +146,20 @@ class Segment:
     bench: dict = field(default_factory=dict)
     engine: dict = field(default_factory=dict)
     machine: dict = field(default_factory=dict)
+    limits: dict = field(default_factory=dict)  # bench.limits.Limits, measured as the segment began
 
     def to_json(self) -> dict:
-        return {**asdict(self), "argv": list(self.argv)}
+        d = {**asdict(self), "argv": list(self.argv)}
+        if not d["limits"]:
+            del d["limits"]  # segments that measured none are stored as before
+        return d
 
     @classmethod
     def from_json(cls, d: dict, index: int) -> "Segment":
         return cls(index=int(d.get("index", index)), started_utc=d.get("started_utc", ""),
                    ended_utc=d.get("ended_utc"), cells=int(d.get("cells", 0)), argv=tuple(d.get("argv") or ()),
                    bench=dict(d.get("bench") or {}), engine=dict(d.get("engine") or {}),
-                   machine=dict(d.get("machine") or {}))
+                   machine=dict(d.get("machine") or {}), limits=dict(d.get("limits") or {}))
 
 
 def _now() -> str:
@@ -311,7 +315,8 @@ class Run:
                 self.metadata.setdefault("mixed", []).extend(
                     f"segment {len(self.segments)}: {d}" for d in diff)
         seg = Segment(index=len(self.segments), started_utc=_now(), argv=tuple(argv), bench=dict(provenance.bench),
-                      engine=dict(provenance.engine), machine=dict(provenance.machine))
+                      engine=dict(provenance.engine), machine=dict(provenance.machine),
+                      limits=dict(getattr(provenance, "limits", None) or {}))
         self.metadata.setdefault("segments", []).append(seg.to_json())
         if first is None:  # the run's own provenance is its first segment's
             self.metadata.update(bench=seg.bench, engine=seg.engine, machine=seg.machine)

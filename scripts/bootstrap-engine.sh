@@ -18,6 +18,7 @@ need_tools() {
   local missing=()
   command -v registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
   command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
+  command -v unpigz >/dev/null 2>&1 || missing+=(pigz)  # dockerd's faster layer decompression
   docker buildx version >/dev/null 2>&1 || missing+=(docker-buildx)
   printf '%s\n' "${missing[@]}"
 }
@@ -64,7 +65,7 @@ PREF
     say "apt-get update (with a trixie suite pinned low)"
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends runc tini iptables ca-certificates \
-      docker-registry mmdebstrap uidmap >/dev/null
+      docker-registry mmdebstrap uidmap pigz >/dev/null
     tmp=$(mktemp -d)
     (cd "$tmp" && apt-get download -qq -t trixie docker.io docker-cli containerd docker-buildx)
     say "installing $(cd "$tmp" && ls *.deb | tr '\n' ' ')"
@@ -76,7 +77,7 @@ PREF
   else
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends docker.io docker-cli containerd docker-buildx \
-      runc tini iptables docker-registry mmdebstrap uidmap >/dev/null
+      runc tini iptables docker-registry mmdebstrap uidmap pigz >/dev/null
   fi
 else
   missing=$(need_tools | grep -v docker-buildx || true)

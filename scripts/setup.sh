@@ -10,6 +10,12 @@ if [ "$(id -u)" = 0 ]; then
   if [ ! -x /bin/busybox ] && command -v apt-get >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null
   fi
+  # dockerd decompresses pulled layers with unpigz when it is on its PATH (else Go's gzip);
+  # /usr/bin is on the PATH bootstrap-engine.sh starts it with, and on bench's (the cold engine's).
+  if ! command -v unpigz >/dev/null && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pigz >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pigz >/dev/null; }
+  fi
   # Alpine stand-ins are cut from a real Alpine VM disk: qemu-img converts it, debugfs copies it out.
   if ! command -v qemu-img >/dev/null || ! command -v debugfs >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-utils e2fsprogs >/dev/null \

@@ -23,6 +23,25 @@ class Check:
 
 def add_arguments(p):
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    p.add_argument("--no-limits", action="store_true",
+                   help="skip measuring gzip, gunzip and disk write rates (about 15 s)")
+
+
+def limit_checks(measure=None) -> list[Check]:
+    """The engines' unpigz and this machine's limits (bench.limits), as informational lines."""
+    from bench import metadata as md
+    from bench.engine.endpoint import current
+    from bench.engine.helpers import Helper
+    from bench.limits import Limits
+
+    prov = md.Provenance(bench={}, engine={"helpers": md.helpers_info(current().local)}, machine={})
+    checks = [Check(f"unpigz ({h['engine']})", True, Helper(**h).describe().split(": ", 1)[1], required=False)
+              for h in prov.engine["helpers"].values()]
+    got = md.with_limits(prov, measure).limits
+    lim = Limits.from_json(got)
+    if lim is None:
+        return checks + [Check("machine limits", False, str(got.get("error", got)), required=False)]
+    return checks + [Check("limits", True, line, required=False) for line in lim.lines()]
 
 
 def collect(executor) -> list[Check]:
@@ -80,6 +99,8 @@ def collect(executor) -> list[Check]:
 
 def run(args) -> int:
     checks = collect(Docker())
+    if not args.no_limits:
+        checks += limit_checks()
     failed = [c for c in checks if c.required and not c.ok]
     if args.json:
         print(json.dumps({"ok": not failed, "checks": [asdict(c) for c in checks]}, indent=2))

@@ -147,8 +147,12 @@ def run(args) -> int:
     selection = to_measure(plan, run_.statuses() if resumed else {}, retry_failed=args.retry_failed,
                            redo=frozenset(args.redo or ()))
     print(("resuming " if resumed else "") + f"run {run_.run_id}: {plan.describe()} -> {run_.folder}")
+    prov = md.provenance(docker.executor)
+    if plan.settings.push_pull and selection.cells:  # the floor of push and pull times needs them
+        print("measuring this machine's gzip, gunzip and disk write rates (about 15 s)")
+        prov = md.with_limits(prov)
     with RichReporter(len(plan.cells)) as reporter:
-        Runner(run_, selection, plan.settings, provenance=md.provenance(docker.executor), argv=tuple(sys.argv[1:]),
+        Runner(run_, selection, plan.settings, provenance=prov, argv=tuple(sys.argv[1:]),
                allow_mixed=args.allow_mixed, reporter=reporter, redo_because=args.because,
                open_steps=lambda stack, needs: engine_steps(docker, run_, plan.settings, stack,
                                                             needs_registry=needs, step=reporter.step,

@@ -7,6 +7,7 @@ import pandas as pd
 from bench.report import claims as claims_mod
 from bench.report import fmt, stats, tables
 from bench.report.claims_data import load_claims_file
+from bench.report.floor import floor_section
 from bench.report.load import RunData
 from bench.stats import CI_METHOD
 from bench.stats import MIN_REPETITIONS as MIN_N
@@ -477,7 +478,7 @@ def render(run: RunData, chart_prefix: str, *, summary: pd.DataFrame | None = No
         "## 4. Technique ablation: each variant against its parent\n\n",
         ablation_tables(run, tables.ablation(run, summary)) + "\n",
         _charts(chart_prefix, charts, ("build_times", "pull_times", "layers", "efficiency")),
-        "## 5. Cells\n\n", cells_table(run) + "\n", time_by_phase(run),
+        "## 5. Cells\n\n", cells_table(run) + "\n", time_by_phase(run), floor_section(run),
         _stability_section(summary, warnings),
         METHOD,
     ])
