@@ -95,3 +95,9 @@ def fake_executor():
     from tests.fakes import FakeExecutor
 
     return FakeExecutor()
+
+
+@pytest.fixture
+def no_pyenv(monkeypatch, tmp_path):
+    """A machine without pyenv CPython builds: python stand-ins take their Debian 3.11 fallback."""
+    monkeypatch.setenv("BENCH_PYENV_ROOT", str(tmp_path / "no-pyenv"))

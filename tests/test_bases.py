@@ -587,7 +587,7 @@ def test_base_compressed_size_is_what_a_push_moves(monkeypatch, tmp_path):
     assert len(ex.calls) == n
 
 
-def test_faithfulness_sets_measured_layers_beside_upstreams_structure():
+def test_faithfulness_sets_measured_layers_beside_upstreams_structure(no_pyenv):
     cat = load_catalogue()
     rows = [
         {"ref": "node:20", "disk_bytes": 1_000_000_000, "layers": 8, "runtime_version": "20.20.2"},

@@ -152,3 +152,49 @@ def test_a_family_tag_is_its_nearest_standin_relabelled(tmp_path, test_tag):
     assert labels["org.bench.standin-of"] == "python:3.11-slim" and r.runtime_version.startswith("3.11")
     _build("FROM python:3.11-slim\nRUN python3 -c 'import sys; assert sys.version_info[:2] == (3, 11)'\n",
            build_context_args(res.values()), test_tag, tmp_path)
+
+
+def _tiny_wheel(where) -> str:
+    """A pure-Python wheel with a module and a console script, made by hand (the build has no network)."""
+    import zipfile
+
+    name = "tinyapp-1.0-py3-none-any.whl"
+    files = {"tinyapp/__init__.py": "def main():\n    print('tinyapp ok')\n",
+             "tinyapp-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: tinyapp\nVersion: 1.0\n",
+             "tinyapp-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: bench-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+             "tinyapp-1.0.dist-info/entry_points.txt": "[console_scripts]\ntinyapp = tinyapp:main\n"}
+    files["tinyapp-1.0.dist-info/RECORD"] = "".join(f"{f},,\n" for f in files) + "tinyapp-1.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(where / name, "w") as zf:
+        for path, text in files.items():
+            zf.writestr(path, text)
+    return name
+
+
+def test_python_slim_standin_takes_a_prefix_install_copied_into_usr_local(tmp_path, test_tag):
+    """The common multi-stage pattern: `pip install --prefix=/install` in a build stage, then
+    `COPY --from=build /install /usr/local` into python:3.12-slim; the module imports and its
+    console script runs, as on upstream's image (CPython in /usr/local)."""
+    res = resolve(["python:3.12", "python:3.12-slim"], "local")
+    wheel = _tiny_wheel(tmp_path)
+    _build("FROM python:3.12 AS build\n"
+           f"COPY {wheel} /tmp/\n"
+           f"RUN pip install --no-index --no-cache-dir --prefix=/install /tmp/{wheel}\n"
+           "FROM python:3.12-slim\n"
+           "COPY --from=build /install /usr/local\n"
+           "RUN python -c 'import tinyapp, sys; print(tinyapp.__file__, sys.version)' > /out.txt && tinyapp >> /out.txt\n",
+           build_context_args(res.values()), test_tag, tmp_path)
+    out = _docker("run", "--rm", "--network", "none", test_tag, "cat", "/out.txt").stdout
+    py = res["python:3.12-slim"].runtime_version
+    line = "3.11" if py.startswith(("3.11", "Python 3.11")) else "3.12"  # the Debian fallback's venv prefix
+    assert f"/usr/local/lib/python{line}/site-packages/tinyapp/__init__.py" in out and "tinyapp ok" in out
+
+
+def test_python_standins_run_the_interpreter_they_are_labelled_with(tmp_path, test_tag):
+    """A pyenv CPython 3.12 stand-in has every stdlib module that needs a shared library."""
+    r = resolve(["python:3.12-slim"], "local")["python:3.12-slim"]
+    if not r.runtime_version.startswith("3.12"):
+        pytest.skip(f"no pyenv CPython 3.12 here: the stand-in runs {r.runtime_version}")
+    code = ("import ssl, sqlite3, ctypes, zlib, bz2, lzma, readline, uuid, decimal, hashlib, curses, sys; "
+            "print('.'.join(map(str, sys.version_info[:3])))")
+    out = _docker("run", "--rm", "--network", "none", r.image, "python3", "-c", code).stdout.strip()
+    assert out == r.runtime_version

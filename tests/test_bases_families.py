@@ -17,9 +17,7 @@ def cat():
 
 
 @pytest.mark.parametrize("ref, same_as", [
-    ("python:3.11-slim", "python:3.12-slim"),
     ("python:3.12-slim-bookworm", "python:3.12-slim"),
-    ("python:3.13", "python:3.12"),
     ("node:20-bookworm-slim", "node:20-slim"),
     ("golang:1.22.5", "golang:1.22"),
     ("debian:12-slim", "debian:bookworm-slim"),
@@ -38,7 +36,7 @@ def test_other_spellings_and_versions_are_the_nearest_standin_relabelled(cat, re
     assert chain_hash(cat, e) != chain_hash(cat, cat.get(same_as))
 
 
-def test_the_runtime_mismatch_says_what_is_really_inside(cat):
+def test_the_runtime_mismatch_says_what_is_really_inside(cat, no_pyenv):
     assert cat.get("python:3.11-slim").runtime_mismatch is None  # Debian's CPython is 3.11
     assert "instead of 3.13" in cat.get("python:3.13").runtime_mismatch
     assert "Temurin 21" in cat.get("eclipse-temurin:21-jre").runtime_mismatch
@@ -146,7 +144,7 @@ def test_resolve_uses_the_given_catalogue_for_an_alias(tmp_path):
     assert r["mycorp/python:3.11"].standin and r["mycorp/python:3.11"].image.startswith("bench-standin/mycorp-python")
 
 
-def test_bases_verb_lists_family_tags_and_the_apps_bases_file(monkeypatch, tmp_path, capsys):
+def test_bases_verb_lists_family_tags_and_the_apps_bases_file(monkeypatch, tmp_path, capsys, no_pyenv):
     import argparse
     import json
 

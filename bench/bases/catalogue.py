@@ -110,6 +110,8 @@ class Entry:
     release: str | None = None  # the OS release really inside, where it differs from the tag's
     runtime_mismatch: str | None = None  # what differs from the tag's runtime version, said in tables
     unavailable: str | None = None  # why no stand-in can be made (the ref is skipped with this)
+    # The recipe used where the host lacks what `recipe` needs (a pyenv CPython build: pyenv.py)
+    fallback: Entry | None = None
 
     @property
     def alpine(self) -> bool:
@@ -127,8 +129,11 @@ class Catalogue:
         """The entry for `ref`: listed, or made by its family's rule (bench/bases/families.py)."""
         from bench.bases.families import family_entry
 
+        from bench.bases.pyenv import pin
+
         ref = normalise_ref(ref)
-        return self.entries.get(ref) or family_entry(self, ref)
+        entry = self.entries.get(ref) or family_entry(self, ref)
+        return pin(entry) if entry else None
 
     def refs(self) -> list[str]:
         return list(self.entries)
@@ -197,6 +202,10 @@ def _parse_entry(raw: dict, sets: dict[str, list[str]], where: str) -> Entry:
         user=c.get("user"),
         workdir=c.get("workdir"),
     )
+    fallback = None
+    if raw.get("fallback"):
+        keep = {k: v for k, v in raw.items() if k not in ("recipe", "fallback", "runtime_mismatch")}
+        fallback = _parse_entry({**keep, **raw["fallback"]}, sets, f"{where}: {ref} fallback")
     size = raw.get("published_disk_bytes", "unknown")
     if size != "unknown" and not isinstance(size, int):
         raise UserError(f"{where}: {ref}: published_disk_bytes must be an integer or \"unknown\"")
@@ -216,6 +225,7 @@ def _parse_entry(raw: dict, sets: dict[str, list[str]], where: str) -> Entry:
         release=raw.get("release"),
         runtime_mismatch=raw.get("runtime_mismatch"),
         unavailable=raw.get("unavailable"),
+        fallback=fallback,
     )
 
 
@@ -263,6 +273,7 @@ def _parse_data(data: dict, where: str) -> Catalogue:
                 upstream_recipe=parent.upstream_recipe, upstream_structure=parent.upstream_structure,
                 upstream_layers=parent.upstream_layers, release=parent.release,
                 runtime_mismatch=parent.runtime_mismatch, unavailable=parent.unavailable,
+                fallback=parent.fallback,
             )
     return Catalogue(entries)
 

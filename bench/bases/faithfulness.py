@@ -32,6 +32,14 @@ NOTES = {
                                     "global settings name it as Central's mirror, so `mvn package` fills ~/.m2 as a "
                                     "download from Central does. mvn-entrypoint.sh and settings-docker.xml are "
                                     "bench's, to upstream's contract.",
+    "python:3.12": "The layer of upstream's build RUN holds this machine's pyenv CPython 3.12 build (--enable-shared, "
+                   "not PGO/LTO as upstream's), laid out as /usr/local and trimmed as upstream trims (test dirs, "
+                   "*.pyc, libpython*.a); pip is the build's own (ensurepip). Without such a build (or one needing a "
+                   "newer glibc than bookworm's), Debian's CPython 3.11 in a venv at /usr/local, said in the runtime "
+                   "column.",
+    "python:3.12-slim": "As python:3.12, with the build's ELF files stripped (upstream's slim links --strip-all) and "
+                        "the libraries its modules load installed in the same layer (upstream keeps them by ldd; "
+                        "tkinter's Tcl/Tk are not kept there either).",
 }
 
 DISTROLESS_NOTE = ("Layered as rules_oci builds it: one layer per kept Debian package (from an mmdebstrap "
@@ -49,8 +57,9 @@ FOOTER = [
     "spelling of a catalogued image (`node:20-bookworm`, `debian:12-slim`, `gcr.io/distroless/base`) is",
     "that stand-in relabelled; another language line (`node:18`, `golang:1.23-alpine`) is the catalogued",
     "recipe with that line's runtime where npm or PyPI has it (else the catalogued line, and the",
-    "runtime label says so); `python:X.Y` and `eclipse-temurin:N` are the nearest recipe with the",
-    "mismatch said (Debian's CPython 3.11, OpenJDK 17). Each stand-in is labelled with the asked ref",
+    "runtime label says so); `python:X.Y` takes this machine's pyenv CPython X.Y where there is one;",
+    "otherwise it and `eclipse-temurin:N` are the nearest recipe with the mismatch said (Debian's",
+    "CPython 3.11, OpenJDK 17). Each stand-in is labelled with the asked ref",
     "and the version really inside (`org.bench.runtime-version`).",
     "",
     "A ref no family covers needs a registry, or a `bases.toml` beside your apps (`--apps DIR`):",

@@ -11,8 +11,10 @@ family's rule to the catalogued recipe it is nearest to:
 - a language line another payload can carry (node:N, golang:X.Y) is the catalogued recipe
   with the payload of the asked line, falling back to the catalogued line when the payload
   source lacks it (the label then says so);
-- where no source of the asked version is reachable (CPython other than 3.11, OpenJDK other
-  than 17), the nearest recipe relabelled, its mismatch said in `runtime_mismatch`.
+- python:X.Y takes this machine's pyenv CPython X.Y (bench/bases/pyenv.py), falling back to
+  the recipe with Debian's CPython 3.11 where there is none;
+- where no source of the asked version is reachable (OpenJDK other than 17, CPython without
+  a pyenv build), the nearest recipe relabelled, its mismatch said in `runtime_mismatch`.
 
 The stand-in is labelled with the asked ref and the version really inside. A ref no family
 covers gets None: the caller says to declare it in a bases file (bench/bases/userfile.py).
@@ -32,7 +34,7 @@ GOLANG = {"": "golang:1.22", "alpine": "golang:1.22-alpine"}
 TEMURIN = {"jdk": "eclipse-temurin:17-jdk", "jre": "eclipse-temurin:17-jre"}
 DEBIAN_SUITES = {"bookworm": "12", "trixie": "13"}  # suites the host's mirror serves
 CATALOGUED = {"node": "20", "python": "3.12", "golang": "1.22", "temurin": "17"}
-PYTHON_INSIDE = "3.11"  # Debian bookworm's CPython, what the python stand-ins run
+PYTHON_INSIDE = "3.11"  # Debian bookworm's CPython, what the python fallback recipes run
 JAVA_INSIDE = "17"  # Debian bookworm's OpenJDK
 
 
@@ -62,7 +64,7 @@ def _with_line(base: Entry, ref: str, payload: str, line: str) -> Entry:
     kind, _, catalogued = payloads[payload].partition(":")
     if line == catalogued:
         return _alias(base, ref, base.runtime_mismatch)
-    payloads[payload] = f"{kind}:{line}|{catalogued}"
+    payloads[payload] = f"{kind}:{line}" if kind.startswith("cpython") else f"{kind}:{line}|{catalogued}"
     recipe = replace(base.recipe, payloads=tuple(sorted(payloads.items())))
     return replace(base, ref=ref, recipe=recipe, runtime_mismatch=None,
                    upstream_runtime=base.upstream_runtime.replace(catalogued, line, 1),
@@ -87,17 +89,25 @@ def _golang(cat: Catalogue, ref: str, tag: str) -> Entry | None:
 
 
 def _python(cat: Catalogue, ref: str, tag: str) -> Entry | None:
+    """The catalogued python recipe with the asked line's pyenv CPython (Catalogue.get pins it,
+    bench/bases/pyenv.py); where none fits, its fallback: Debian bookworm's CPython 3.11."""
     m = re.fullmatch(r"(3\.\d+)(?:\.\d+)?((?:-[a-z0-9.]+)*)", tag)
     variant = _variant(m.group(2)) if m else None
     if variant is None:
         return None
-    base = cat.get(PYTHON[variant])
+    base = cat.entries[PYTHON[variant]]  # unpinned: the caller pins the result
     if base.unavailable:
         return replace(base, ref=ref)
     asked = m.group(1)
+    if asked == CATALOGUED["python"]:
+        return _alias(base, ref, base.runtime_mismatch)
     mismatch = None if asked == PYTHON_INSIDE else (
-        f"CPython {PYTHON_INSIDE} (Debian bookworm) instead of {asked}: no CPython {asked} source is reachable")
-    return _alias(base, ref, mismatch)
+        f"CPython {PYTHON_INSIDE} (Debian bookworm) instead of {asked}: no pyenv CPython {asked} build "
+        "(for glibc 2.36) on this machine")
+    entry = _with_line(base, ref, "cpython", asked)
+    fallback = replace(base.fallback, ref=ref, runtime_mismatch=mismatch,
+                       upstream_runtime=entry.upstream_runtime, upstream_recipe=entry.upstream_recipe)
+    return replace(entry, fallback=fallback)
 
 
 def _temurin(cat: Catalogue, ref: str, tag: str) -> Entry | None:

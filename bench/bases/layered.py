@@ -37,7 +37,7 @@ def render_dockerfile(entry: Entry, parent_image: str, versions: dict[str, str],
 
 
 def _version_of(entry: Entry, versions: dict[str, str]) -> str | None:
-    for key in ("node_version", "go_version", "alpine_release"):
+    for key in ("node_version", "go_version", "python_version", "alpine_release"):
         if key in versions:
             return versions[key]
     return None
@@ -69,7 +69,7 @@ def build_layered(entry: Entry, parent_image: str, *, rhash: str, tag: str, exec
         # the ENV upstream sets to its runtime's version: metadata only, no layer
         env = [f"ENV {entry.recipe.version_env}={json.dumps(version)}"] if version and entry.recipe.version_env else []
         dockerfile = render_dockerfile(entry, parent_image, versions, labels, env)
-        if entry.ref.startswith("python:") and version:
+        if entry.ref.startswith("python:") and version and "PYTHON_VERSION" not in dockerfile:
             dockerfile = dockerfile.replace("\nCMD ", f"\nENV PYTHON_VERSION={version}\nCMD ", 1)
         _write(workdir / "Dockerfile", dockerfile)
         (workdir / "context").mkdir()

