@@ -160,7 +160,7 @@ class _Local:
         return r
 
     def _resolve(self, ref: str, entry: Entry) -> Resolved:
-        if entry.unavailable:
+        if entry.unavailable and not _disk_named(entry):
             return Resolved(ref=ref, mode="local", image=None, standin=True, available=False,
                             reason=entry.unavailable, runtime_version=None, recipe_hash=None, image_id=None)
         rhash = self.hash_of(entry)
@@ -195,10 +195,10 @@ class _Local:
 
                 build_layered(entry, parent.image, rhash=rhash, tag=tag, executor=self.docker.executor, ca=self.ca,
                               progress=self.progress)
-            elif entry.recipe.alpine:
-                from bench.bases.layered import build_alpine_root
+            elif entry.recipe.alpine or entry.recipe.ubuntu:
+                from bench.bases.layered import build_disk_root
 
-                build_alpine_root(entry, rhash=rhash, tag=tag, executor=self.docker.executor, ca=self.ca,
+                build_disk_root(entry, rhash=rhash, tag=tag, executor=self.docker.executor, ca=self.ca,
                                   progress=self.progress)
             elif parent is not None:
                 self.progress(entry.ref, f"deriving from {parent.image}")
@@ -216,6 +216,15 @@ class _Local:
             self.docker.rmi(old["Id"])
         self.progress(entry.ref, "ready")
         return info
+
+
+def _disk_named(entry: Entry) -> bool:
+    """An Ubuntu root whose VM disk wheel the user named (PyPI's is a stub): buildable after all."""
+    if not entry.recipe.ubuntu:
+        return False
+    from bench.bases.ubuntu import wheel_configured
+
+    return wheel_configured() is not None
 
 
 def resolve(refs: Iterable[str], mode: str = "auto", *, build: bool = True,

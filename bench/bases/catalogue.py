@@ -56,6 +56,7 @@ class Recipe:
     version_env: str | None = None
     runtime_label: str | None = None
     distroless_layered: bool | None = None  # one layer per package, as upstream (distroless.py)
+    ubuntu: str | None = None  # pinned VM-disk wheel the root is cut from (bench/bases/ubuntu.py)
 
     @property
     def layered(self) -> bool:
@@ -72,7 +73,7 @@ class Recipe:
                 if not (k in _LATE_FIELDS and v is None)}
 
 
-_LATE_FIELDS = frozenset({"version_env", "runtime_label", "distroless_layered"})
+_LATE_FIELDS = frozenset({"version_env", "runtime_label", "distroless_layered", "ubuntu"})
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,7 @@ def _parse_entry(raw: dict, sets: dict[str, list[str]], where: str) -> Entry:
         version_env=r.get("version_env"),
         runtime_label=r.get("runtime_label"),
         distroless_layered=d.get("layered"),
+        ubuntu=r.get("ubuntu"),
     )
     c = raw.get("config", {}) or {}
     config = ImageConfig(

@@ -149,8 +149,14 @@ def _maven(cat: Catalogue, ref: str, tag: str) -> Entry | None:
 
 
 def _ubuntu(cat: Catalogue, ref: str, tag: str) -> Entry | None:
+    """noble, 24.04, noble-20240423: the 24.04 stand-in; any other release: unavailable, saying so."""
     base = cat.get("ubuntu:24.04")
-    return replace(base, ref=ref, unavailable=base.unavailable) if base and base.unavailable else None
+    if base is None:
+        return None
+    if re.fullmatch(r"(noble|24\.04)(?:\.\d+)?(?:-\d{8}(?:\.\d+)?)?", tag):
+        return _alias(base, ref, None)
+    return replace(base, ref=ref, unavailable=f"no source of Ubuntu {tag} is reachable; the only Ubuntu "
+                   "stand-in is ubuntu:24.04 (ubuntu:noble): use that tag")
 
 
 RULES = {"node": _node, "golang": _golang, "python": _python, "eclipse-temurin": _temurin,
