@@ -151,6 +151,14 @@ class _Local:
         """The recipe hash; a derived or layered stand-in's covers its parent's too."""
         return chain_hash(self.catalogue, entry, self.ca.pem)
 
+    def _mirror(self, entry: Entry):
+        """The archive a root is bootstrapped from: the host's Debian mirror, or the one it names."""
+        if entry.recipe.archive == "ubuntu":
+            from bench.bases import standins, ubuntu
+
+            return ubuntu.archive(self.docker.executor, standins.cache_dir())
+        return find_mirror()
+
     def resolve(self, ref: str, entry: Entry) -> Resolved:
         if entry.ref in self._done:
             r = self._done[entry.ref]
@@ -160,7 +168,7 @@ class _Local:
         return r
 
     def _resolve(self, ref: str, entry: Entry) -> Resolved:
-        if entry.unavailable and not _disk_named(entry):
+        if entry.unavailable:
             return Resolved(ref=ref, mode="local", image=None, standin=True, available=False,
                             reason=entry.unavailable, runtime_version=None, recipe_hash=None, image_id=None)
         rhash = self.hash_of(entry)
@@ -195,10 +203,10 @@ class _Local:
 
                 build_layered(entry, parent.image, rhash=rhash, tag=tag, executor=self.docker.executor, ca=self.ca,
                               progress=self.progress)
-            elif entry.recipe.alpine or entry.recipe.ubuntu:
-                from bench.bases.layered import build_disk_root
+            elif entry.recipe.alpine:
+                from bench.bases.layered import build_alpine_root
 
-                build_disk_root(entry, rhash=rhash, tag=tag, executor=self.docker.executor, ca=self.ca,
+                build_alpine_root(entry, rhash=rhash, tag=tag, executor=self.docker.executor, ca=self.ca,
                                   progress=self.progress)
             elif parent is not None:
                 self.progress(entry.ref, f"deriving from {parent.image}")
@@ -207,7 +215,7 @@ class _Local:
                                         docker=self.docker, ca=self.ca)
             else:
                 standins.build_standin(entry, rhash=rhash, tag=tag, docker=self.docker,
-                                       mirror=find_mirror(), ca=self.ca, progress=self.progress)
+                                       mirror=self._mirror(entry), ca=self.ca, progress=self.progress)
         info = self.docker.inspect_image(tag)
         if info is None:
             raise UserError(f"the stand-in for {entry.ref} was built but {tag} is missing; rerun with --rebuild")
@@ -216,15 +224,6 @@ class _Local:
             self.docker.rmi(old["Id"])
         self.progress(entry.ref, "ready")
         return info
-
-
-def _disk_named(entry: Entry) -> bool:
-    """An Ubuntu root whose VM disk wheel the user named (PyPI's is a stub): buildable after all."""
-    if not entry.recipe.ubuntu:
-        return False
-    from bench.bases.ubuntu import wheel_configured
-
-    return wheel_configured() is not None
 
 
 def resolve(refs: Iterable[str], mode: str = "auto", *, build: bool = True,

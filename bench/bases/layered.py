@@ -2,7 +2,7 @@
 
 A root stand-in is one layer, like upstream's root filesystem tarball: mmdebstrap for
 Debian (standins.build_standin), a real Alpine release cut down to its minirootfs for
-Alpine and Ubuntu (build_disk_root). Every image on top is a generated Dockerfile `FROM` its
+Alpine (build_alpine_root). Every image on top is a generated Dockerfile `FROM` its
 parent's stand-in with the steps of upstream's Dockerfile (catalogue `dockerfile`), built
 with `docker buildx build`; runtimes reach the build as named build contexts (payloads.py).
 So each stand-in has upstream's layers, one per upstream RUN/COPY.
@@ -99,35 +99,25 @@ def _probe(executor: Executor, parent_image: str, entry: Entry, workdir: Path, c
         docker.rmi(probe_tag)
 
 
-def build_disk_root(entry: Entry, *, rhash: str, tag: str, executor: Executor, ca: CABundle,
-                    progress: Progress) -> str | None:
-    """alpine:<tag> / ubuntu:24.04: the official image's package set cut from a real VM disk, one layer."""
-    if entry.recipe.ubuntu:
-        from bench.bases.ubuntu import vm_tree as ubuntu_tree, write_rootfs
+def build_alpine_root(entry: Entry, *, rhash: str, tag: str, executor: Executor, ca: CABundle,
+                      progress: Progress) -> str | None:
+    """alpine:<tag>: the minirootfs package set of the reachable Alpine release, one layer."""
+    from bench.bases.alpine import vm_tree, write_minirootfs
 
-        system, key = "Ubuntu", "ubuntu_release"
-        tree_of, cut = (lambda: ubuntu_tree(executor, entry.recipe.ubuntu)), write_rootfs
-    else:
-        from bench.bases.alpine import vm_tree, write_minirootfs
-
-        system, key = "Alpine", "alpine_release"
-        tree_of, cut = (lambda: vm_tree(executor)), write_minirootfs
     workdir = cache_dir() / "build" / rhash[:12]
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     try:
-        progress(entry.ref, f"unpacking the {system} VM disk")
-        tree = tree_of()
+        progress(entry.ref, "unpacking the Alpine VM disk")
+        tree = vm_tree(executor)
         tar = workdir / "rootfs.tar"
-        facts = cut(tree, tar, [(n, d) for n, d in ca.files])
+        facts = write_minirootfs(tree, tar, [(n, d) for n, d in ca.files])
         if facts["not_restored"]:
             progress(entry.ref, f"not byte-identical to the package: {facts['not_restored']}")
-        if facts.get("missing"):
-            progress(entry.ref, f"not on the disk, so not in the stand-in: {facts['missing']}")
-        version = facts[key]
+        version = facts["alpine_release"]
         progress(entry.ref, f"docker import {tag}")
         as_docker(executor).import_(tar, tag, changes=import_changes(entry, rhash=rhash, runtime_version=version, ca=ca),
-                                    message=f"bench stand-in for {entry.ref} ({system} {version})", timeout=600)
+                                    message=f"bench stand-in for {entry.ref} (Alpine {version})", timeout=600)
         return version
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
