@@ -340,8 +340,8 @@ def recipe_hash(entry: Entry, ca_bundle: bytes = b"", *, parent_hash: str | None
 
     The host CA bundle takes part: the intercepting proxy's CA is made anew when a machine
     starts, and a stand-in that carries an old one fails every HTTPS call inside builds.
-    So does the mirror setting of a root bootstrapped from a named archive (its sources
-    inside the image name it).
+    So do the mirror setting and the minimization of a root bootstrapped from a named
+    archive (ubuntu.fingerprint: the sources inside the image name the mirror).
     """
     doc = {
         "builder": BUILDER_VERSION,
@@ -352,9 +352,9 @@ def recipe_hash(entry: Entry, ca_bundle: bytes = b"", *, parent_hash: str | None
         "same_as": parent_hash,
     }
     if entry.recipe.archive and not (entry.same_as or entry.recipe.parent):
-        from bench.bases.ubuntu import mirror_setting
+        from bench.bases.ubuntu import fingerprint
 
-        doc["mirror"] = mirror_setting()
+        doc["archive"] = fingerprint(entry.recipe.suite)
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()
 

@@ -22,7 +22,7 @@ Sources used (not guessed):
   "Ubuntu base and minimal images".
 
 Not reproduced: livecd-rootfs's own package seed (here: minbase, i.e. Essential + Priority
-required + apt, plus `unminimize`), its exact /etc/apt/sources.list.d/ubuntu.sources (the
+required, plus apt and `unminimize`), its exact /etc/apt/sources.list.d/ubuntu.sources (the
 security pocket comes from the same mirror, not the security host), the pre-23.10
 /usr/local/sbin/unminimize script (its text is not reachable here, so older releases have
 none), the debconf/dpkg logs and timestamps of a livecd-rootfs build, and the apt.conf.d
@@ -85,8 +85,10 @@ def _at_least(suite: str, version: str) -> bool:
 
 
 def extra_packages(suite: str) -> tuple[str, ...]:
-    """What the official image adds to minbase: the unminimize package (23.10 on)."""
-    return ("unminimize",) if _at_least(suite, "23.10") else ()
+    """What the official image has beyond mmdebstrap's minbase: apt (Priority important in
+    Ubuntu's archive, so mmdebstrap's minbase leaves it out where debootstrap's, which
+    Canonical builds with, adds it) and the unminimize package (23.10 on)."""
+    return ("apt",) + (("unminimize",) if _at_least(suite, "23.10") else ())
 
 
 def sources(uri: str, suite: str) -> str:
@@ -108,6 +110,13 @@ def customize_lines(suite: str, uri: str) -> list[str]:
     if _at_least(suite, "23.04"):
         lines.append("useradd --uid 1000 --user-group --create-home --shell /bin/bash ubuntu")
     return lines
+
+
+def fingerprint(suite: str) -> dict:
+    """What of this module shapes a stand-in of `suite`: part of its cache key."""
+    uri = mirror_setting()
+    return {"mirror": uri, "packages": list(extra_packages(suite)), "excludes": EXCLUDES,
+            "customize": customize_lines(suite, uri)}
 
 
 def keyring(executor: Executor, cache: Path) -> Path:
