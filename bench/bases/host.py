@@ -24,8 +24,9 @@ DEFAULT_CA_GLOB = "/usr/local/share/ca-certificates/*.crt"
 
 @dataclass(frozen=True)
 class Mirror:
-    uri: str  # the Debian archive
-    security_uri: str | None  # the Debian security archive, when the host lists one
+    uri: str  # the package archive (Debian's from the host's sources; Ubuntu's from a setting)
+    security_uri: str | None  # the security archive, when there is one
+    keyring: str | None = None  # the archive's signing keys, when the host does not trust them already
 
     def source_lines(self, suite: str, *, backports: bool = False) -> list[str]:
         """One-line apt sources for a stand-in of `suite`, in mmdebstrap's mirror syntax."""
@@ -52,8 +53,9 @@ def check_mirror(mirror: Mirror, suite: str, timeout: float = 15) -> None:
         why = f"HTTP {e.code}"
     except Exception as e:  # DNS, refused, timeout
         why = str(getattr(e, "reason", e)) or type(e).__name__
-    raise UserError(f"the Debian package mirror {mirror.uri} does not serve {suite} ({why}): fix the network "
-                    "or the machine's apt sources, then rerun")
+    fix = "the machine's apt sources" if mirror.keyring is None else "the mirror setting"
+    raise UserError(f"the package mirror {mirror.uri} does not serve {suite} ({why}): fix the network "
+                    f"or {fix}, then rerun")
 
 
 def _entries_deb822(text: str) -> list[tuple[list[str], list[str]]]:

@@ -201,9 +201,13 @@ def import_changes(entry: Entry, *, rhash: str, runtime_version: str | None, ca:
     return changes
 
 
-def customize_script(recipe: Recipe, ca: CABundle) -> str:
+def customize_script(recipe: Recipe, ca: CABundle, mirror: Mirror | None = None) -> str:
     """The shell run inside the finished root filesystem (mmdebstrap customize hook)."""
     lines = ["set -eu", "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+    if recipe.archive == "ubuntu":
+        from bench.bases import ubuntu
+
+        lines += ubuntu.customize_lines(recipe.suite, mirror.uri if mirror else ubuntu.mirror_setting())
     if ca:
         lines += [
             "if command -v update-ca-certificates >/dev/null 2>&1; then",
@@ -230,14 +234,24 @@ def customize_script(recipe: Recipe, ca: CABundle) -> str:
 
 def mmdebstrap_argv(recipe: Recipe, mirror: Mirror, rootfs: Path, *, early: Path, stage: Path,
                     script: Path) -> list[str]:
+    # Debian's merged-/usr hook also installs Debian's usr-is-merged (> 1), which Ubuntu's
+    # archive does not have: an Ubuntu root gets the hook's /usr symlinks only.
+    merged = ('--setup-hook=/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh "$1"' if recipe.archive
+              else "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr")
     argv = [
-        "mmdebstrap", "--mode=root", f"--variant={recipe.variant}", "--format=directory",
-        "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
+        "mmdebstrap", "--mode=root", f"--variant={recipe.variant}", "--format=directory", merged,
         '--aptopt=APT::Install-Recommends "false"',
         f"--setup-hook=sync-in {early} /",
     ]
-    if recipe.packages:
-        argv.append("--include=" + ",".join(recipe.packages))
+    if mirror.keyring:
+        argv.append(f"--keyring={mirror.keyring}")
+    packages = list(recipe.packages)
+    if recipe.archive == "ubuntu":
+        from bench.bases.ubuntu import extra_packages
+
+        packages += [p for p in extra_packages(recipe.suite) if p not in packages]
+    if packages:
+        argv.append("--include=" + ",".join(packages))
     argv += [
         f"--customize-hook=sync-in {stage} /",
         f'--customize-hook=cp {shlex.quote(str(script))} "$1/tmp/bench-customize.sh"',
@@ -277,6 +291,10 @@ def prepare_stage(entry: Entry, *, executor: Executor, ca: CABundle, workdir: Pa
             _write(early / "etc/apt/apt.conf.d" / name, text)
     if recipe.slim:
         _write(early / "etc/dpkg/dpkg.cfg.d/docker", SLIM_DPKG_CFG)
+    if recipe.archive == "ubuntu":
+        from bench.bases.ubuntu import EXCLUDES
+
+        _write(early / "etc/dpkg/dpkg.cfg.d/excludes", EXCLUDES)
     for name, data in ca.files:
         _write(stage / "usr/local/share/ca-certificates" / f"bench-{name}", data)
     npm_cache = cache_dir() / "npm"
@@ -451,18 +469,19 @@ def build_standin(entry: Entry, *, rhash: str, tag: str, docker: Docker, mirror:
     try:
         early, stage, subs = prepare_stage(entry, executor=executor, ca=ca, workdir=workdir, progress=progress)
         script = workdir / "customize.sh"
-        _write(script, customize_script(recipe, ca), 0o755)
+        _write(script, customize_script(recipe, ca, mirror), 0o755)
         rootfs = workdir / "rootfs"
         argv = mmdebstrap_argv(recipe, mirror, rootfs, early=early, stage=stage, script=script)
-        progress(entry.ref, f"mmdebstrap {recipe.suite} ({len(recipe.packages)} packages)")
+        progress(entry.ref, f"mmdebstrap {recipe.suite} from {mirror.uri} ({len(recipe.packages)} packages)")
         try:
             executor.run(argv, timeout=3600)
         except DockerError as e:
             tail = (e.completed.stderr or e.completed.stdout).strip().splitlines()[-3:]
             if any(s in " ".join(tail) for s in ("Could not resolve", "Failed to fetch", "Temporary failure",
                                                   "Connection failed", "Unable to connect")):
-                raise UserError(f"the Debian mirror {mirror.uri} cannot be reached; fix the network or the "
-                                "machine's apt sources, then rerun") from e
+                fix = "the machine's apt sources" if mirror.keyring is None else "the mirror setting"
+                raise UserError(f"the package mirror {mirror.uri} cannot be reached; fix the network or "
+                                f"{fix}, then rerun") from e
             raise
         version_file = rootfs / ".bench-version"
         version = parse_version(version_file.read_text(errors="replace")) if version_file.exists() else None
