@@ -20,6 +20,10 @@ def cat():
     ("python:3.11-slim", "python:3.12-slim"),
     ("python:3.12-slim-bookworm", "python:3.12-slim"),
     ("python:3.13", "python:3.12"),
+    ("python:slim", "python:3.12-slim"),  # versionless, as fava's contrib/docker/Dockerfile asks
+    ("python:3-slim-bookworm", "python:3.12-slim"),
+    ("python:latest", "python:3.12"),
+    ("python", "python:3.12"),
     ("node:20-bookworm-slim", "node:20-slim"),
     ("golang:1.22.5", "golang:1.22"),
     ("debian:12-slim", "debian:bookworm-slim"),
@@ -41,6 +45,7 @@ def test_other_spellings_and_versions_are_the_nearest_standin_relabelled(cat, re
 def test_the_runtime_mismatch_says_what_is_really_inside(cat):
     assert cat.get("python:3.11-slim").runtime_mismatch is None  # Debian's CPython is 3.11
     assert "instead of 3.13" in cat.get("python:3.13").runtime_mismatch
+    assert "instead of the newest CPython 3" in cat.get("python:slim").runtime_mismatch
     assert "Temurin 21" in cat.get("eclipse-temurin:21-jre").runtime_mismatch
     assert "not 3.9" in cat.get("maven:3.8-eclipse-temurin-17").runtime_mismatch
     assert cat.get("python:3.11-alpine").unavailable  # no musl CPython, whatever the version
@@ -64,7 +69,8 @@ def test_debian_trixie_is_a_root_of_its_own_suite(cat):
     assert e.recipe.suite == "trixie" and e.recipe.slim and e.same_as is None
 
 
-@pytest.mark.parametrize("ref", ["redis:7", "mycorp/python:3.11", "node:lts", "python:latest-ish"])
+@pytest.mark.parametrize("ref", ["redis:7", "mycorp/python:3.11", "node:lts", "python:latest-ish", "python:slim-ish",
+                                 "python:2.7-slim"])
 def test_no_family_no_entry(cat, ref):
     assert cat.get(ref) is None
 

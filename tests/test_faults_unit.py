@@ -42,3 +42,15 @@ def test_list_says_a_base_that_cannot_resolve_does_not_run_here(tmp_path, capsys
     assert rows["odd"]["runnable"] is False
     assert "example.invalid/nothing:1" in rows["odd"]["why_not"] and "bases.toml" in rows["odd"]["why_not"]
     assert rows["empty"]["runnable"] is True and rows["empty"]["why_not"] == ""
+
+
+def test_list_table_prints_the_bases_hint_as_written_not_as_markup(tmp_path, capsys, monkeypatch):
+    # rich read "[[alias]]" in the hint as markup and printed "([] ref = ..."
+    monkeypatch.setenv("COLUMNS", "400")
+    v = tmp_path / "apps" / "demo" / "variants" / "odd"
+    v.mkdir(parents=True)
+    (tmp_path / "apps" / "demo" / "app.toml").write_text('name = "demo"\ncontext = "."\n')
+    (v / "Dockerfile").write_text("FROM example.invalid/nothing:1\n")
+    (v / "variant.toml").write_text("techniques = []\n")
+    assert main(["list", "--apps", str(tmp_path / "apps")]) == 0
+    assert '[[alias]] ref = "example.invalid/nothing:1"' in capsys.readouterr().out

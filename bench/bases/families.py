@@ -87,14 +87,17 @@ def _golang(cat: Catalogue, ref: str, tag: str) -> Entry | None:
 
 
 def _python(cat: Catalogue, ref: str, tag: str) -> Entry | None:
-    m = re.fullmatch(r"(3\.\d+)(?:\.\d+)?((?:-[a-z0-9.]+)*)", tag)
+    """python:3.11-slim, 3.13, 3-slim-bookworm, and the versionless slim, latest, bookworm, alpine."""
+    versionless = "" if tag == "latest" else f"-{tag}"
+    m = (re.fullmatch(r"(3(?:\.\d+)?)(?:\.\d+)?((?:-[a-z0-9.]+)*)", tag)
+         or re.fullmatch(r"()((?:-[a-z][a-z0-9.]*)*)", versionless))
     variant = _variant(m.group(2)) if m else None
     if variant is None:
         return None
     base = cat.get(PYTHON[variant])
     if base.unavailable:
         return replace(base, ref=ref)
-    asked = m.group(1)
+    asked = m.group(1) if "." in m.group(1) else "the newest CPython 3"
     mismatch = None if asked == PYTHON_INSIDE else (
         f"CPython {PYTHON_INSIDE} (Debian bookworm) instead of {asked}: no CPython {asked} source is reachable")
     return _alias(base, ref, mismatch)
