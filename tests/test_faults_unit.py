@@ -54,3 +54,18 @@ def test_list_table_prints_the_bases_hint_as_written_not_as_markup(tmp_path, cap
     (v / "variant.toml").write_text("techniques = []\n")
     assert main(["list", "--apps", str(tmp_path / "apps")]) == 0
     assert '[[alias]] ref = "example.invalid/nothing:1"' in capsys.readouterr().out
+
+
+def test_list_table_labels_a_standin_base(tmp_path, capsys, monkeypatch):
+    # "[stand-in]" was read as a rich style tag and vanished from the bases column
+    from bench.commands import list as list_verb
+
+    monkeypatch.setenv("COLUMNS", "400")
+    monkeypatch.setattr(list_verb, "_availability", lambda refs, mode, apps: {r: (True, "", True) for r in refs})
+    v = tmp_path / "apps" / "demo" / "variants" / "slim"
+    v.mkdir(parents=True)
+    (tmp_path / "apps" / "demo" / "app.toml").write_text('name = "demo"\ncontext = "."\n')
+    (v / "Dockerfile").write_text("FROM python:slim\n")
+    (v / "variant.toml").write_text("techniques = []\n")
+    assert main(["list", "--apps", str(tmp_path / "apps")]) == 0
+    assert "python:slim [stand-in]" in capsys.readouterr().out

@@ -68,7 +68,7 @@ def run(args) -> int:
         bases = ", ".join(r["bases"]) or "(none)"
         if r["standin"]:
             bases += " [stand-in]"
-        t.add_row(r["app"], r["variant"], ", ".join(r["techniques"]), r["parent"] or "", bases,
-                  "yes" if r["runnable"] else escape(f"no: {r['why_not']}"))  # hints hold [[alias]]
+        t.add_row(r["app"], r["variant"], ", ".join(r["techniques"]), r["parent"] or "", escape(bases),
+                  "yes" if r["runnable"] else escape(f"no: {r['why_not']}"))  # [[alias]], [stand-in]: text, not markup
     Console().print(t)
     return 0
