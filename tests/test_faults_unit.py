@@ -44,15 +44,20 @@ def test_list_says_a_base_that_cannot_resolve_does_not_run_here(tmp_path, capsys
     assert rows["empty"]["runnable"] is True and rows["empty"]["why_not"] == ""
 
 
+
+def _one_variant_apps(tmp_path, base: str):
+    v = tmp_path / "apps" / "demo" / "variants" / "only"
+    v.mkdir(parents=True)
+    (tmp_path / "apps" / "demo" / "app.toml").write_text('name = "demo"\ncontext = "."\n')
+    (v / "Dockerfile").write_text(f"FROM {base}\n")
+    (v / "variant.toml").write_text("techniques = []\n")
+    return tmp_path / "apps"
+
+
 def test_list_table_prints_the_bases_hint_as_written_not_as_markup(tmp_path, capsys, monkeypatch):
     # rich read "[[alias]]" in the hint as markup and printed "([] ref = ..."
     monkeypatch.setenv("COLUMNS", "400")
-    v = tmp_path / "apps" / "demo" / "variants" / "odd"
-    v.mkdir(parents=True)
-    (tmp_path / "apps" / "demo" / "app.toml").write_text('name = "demo"\ncontext = "."\n')
-    (v / "Dockerfile").write_text("FROM example.invalid/nothing:1\n")
-    (v / "variant.toml").write_text("techniques = []\n")
-    assert main(["list", "--apps", str(tmp_path / "apps")]) == 0
+    assert main(["list", "--apps", str(_one_variant_apps(tmp_path, "example.invalid/nothing:1"))]) == 0
     assert '[[alias]] ref = "example.invalid/nothing:1"' in capsys.readouterr().out
 
 
@@ -62,10 +67,5 @@ def test_list_table_labels_a_standin_base(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setenv("COLUMNS", "400")
     monkeypatch.setattr(list_verb, "_availability", lambda refs, mode, apps: {r: (True, "", True) for r in refs})
-    v = tmp_path / "apps" / "demo" / "variants" / "slim"
-    v.mkdir(parents=True)
-    (tmp_path / "apps" / "demo" / "app.toml").write_text('name = "demo"\ncontext = "."\n')
-    (v / "Dockerfile").write_text("FROM python:slim\n")
-    (v / "variant.toml").write_text("techniques = []\n")
-    assert main(["list", "--apps", str(tmp_path / "apps")]) == 0
+    assert main(["list", "--apps", str(_one_variant_apps(tmp_path, "python:slim"))]) == 0
     assert "python:slim [stand-in]" in capsys.readouterr().out
