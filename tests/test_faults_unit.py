@@ -69,3 +69,29 @@ def test_list_table_labels_a_standin_base(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(list_verb, "_availability", lambda refs, mode, apps: {r: (True, "", True) for r in refs})
     assert main(["list", "--apps", str(_one_variant_apps(tmp_path, "python:slim"))]) == 0
     assert "python:slim [stand-in]" in capsys.readouterr().out
+
+
+def test_a_failed_cells_reason_is_printed_as_written(capsys):
+    # the end-of-run lines and the progress lines printed "([] ref = ..." for a bases hint
+    from types import SimpleNamespace
+
+    from bench.commands._progress import RichReporter
+    from bench.commands._summary import print_summary
+
+    hint = 'declare it ([[alias]] ref = "python:slim")'
+    from bench.store import Cell
+
+    cell = Cell("fava", "ledger", [], None, "", ["python:slim"], status="failed", reason=hint)
+    rep = RichReporter(1)
+    out = io.StringIO()
+    rep.progress.live.console = Console(file=out, force_terminal=False, width=200)
+    rep.cell_done(cell)
+    assert hint in out.getvalue()
+    import pandas as pd
+
+    from bench.store import COLUMNS
+
+    run = SimpleNamespace(run_id="R", metadata={}, cells={"fava/ledger": cell},
+                          frame=lambda: pd.DataFrame(columns=list(COLUMNS)))
+    print_summary(run)
+    assert hint in capsys.readouterr().out.replace("\n", "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bench.stats import summarize
@@ -44,7 +45,7 @@ def print_summary(run) -> None:
     Console().print(t)
     for cell in run.cells.values():
         if cell.status in ("failed", "skipped") and cell.app != "_bases":
-            Console().print(f"{cell.status}: {cell.key}: {cell.reason}")
+            Console().print(f"{cell.status}: {cell.key}: {escape(cell.reason)}")  # reasons hold [[alias]]
     Console().print(closing_lines(run), highlight=False)
 
 
