@@ -39,6 +39,21 @@ def test_other_spellings_and_versions_are_the_nearest_standin_relabelled(cat, re
 def test_the_runtime_mismatch_says_what_is_really_inside(cat, no_pyenv):
     assert cat.get("python:3.11-slim").runtime_mismatch is None  # Debian's CPython is 3.11
     assert "instead of 3.13" in cat.get("python:3.13").runtime_mismatch
+    assert "instead of the newest CPython 3" in cat.get("python:slim").runtime_mismatch
+    assert cat.get("python").runtime_mismatch == cat.get("python:latest").runtime_mismatch
+
+
+def test_a_versionless_python_tag_takes_the_newest_pyenv_line(cat, monkeypatch, tmp_path):
+    for version in ("3.12.1", "3.13.0"):
+        b = tmp_path / "versions" / version / "bin"
+        b.mkdir(parents=True)
+        (b / f"python{version.rsplit('.', 1)[0]}").write_bytes(b"\x7fELF GLIBC_2.31")
+    monkeypatch.setenv("BENCH_PYENV_ROOT", str(tmp_path))
+    for ref in ("python:slim", "python:3-slim-bookworm", "python:latest", "python"):
+        e = cat.get(ref)
+        assert "cpython-stripped:3.13.0" in dict(e.recipe.payloads).values() or \
+            "cpython:3.13.0" in dict(e.recipe.payloads).values(), ref
+        assert "CPython 3.13, the newest build on this machine" in e.runtime_mismatch
     assert "Temurin 21" in cat.get("eclipse-temurin:21-jre").runtime_mismatch
     assert "not 3.9" in cat.get("maven:3.8-eclipse-temurin-17").runtime_mismatch
     assert cat.get("python:3.11-alpine").unavailable  # no musl CPython, whatever the version
@@ -62,7 +77,8 @@ def test_debian_trixie_is_a_root_of_its_own_suite(cat):
     assert e.recipe.suite == "trixie" and e.recipe.slim and e.same_as is None
 
 
-@pytest.mark.parametrize("ref", ["redis:7", "mycorp/python:3.11", "node:lts", "python:latest-ish"])
+@pytest.mark.parametrize("ref", ["redis:7", "mycorp/python:3.11", "node:lts", "python:latest-ish", "python:slim-ish",
+                                 "python:2.7-slim"])
 def test_no_family_no_entry(cat, ref):
     assert cat.get(ref) is None
 

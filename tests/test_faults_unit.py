@@ -42,3 +42,56 @@ def test_list_says_a_base_that_cannot_resolve_does_not_run_here(tmp_path, capsys
     assert rows["odd"]["runnable"] is False
     assert "example.invalid/nothing:1" in rows["odd"]["why_not"] and "bases.toml" in rows["odd"]["why_not"]
     assert rows["empty"]["runnable"] is True and rows["empty"]["why_not"] == ""
+
+
+
+def _one_variant_apps(tmp_path, base: str):
+    v = tmp_path / "apps" / "demo" / "variants" / "only"
+    v.mkdir(parents=True)
+    (tmp_path / "apps" / "demo" / "app.toml").write_text('name = "demo"\ncontext = "."\n')
+    (v / "Dockerfile").write_text(f"FROM {base}\n")
+    (v / "variant.toml").write_text("techniques = []\n")
+    return tmp_path / "apps"
+
+
+def test_list_table_prints_the_bases_hint_as_written_not_as_markup(tmp_path, capsys, monkeypatch):
+    # rich read "[[alias]]" in the hint as markup and printed "([] ref = ..."
+    monkeypatch.setenv("COLUMNS", "400")
+    assert main(["list", "--apps", str(_one_variant_apps(tmp_path, "example.invalid/nothing:1"))]) == 0
+    assert '[[alias]] ref = "example.invalid/nothing:1"' in capsys.readouterr().out
+
+
+def test_list_table_labels_a_standin_base(tmp_path, capsys, monkeypatch):
+    # "[stand-in]" was read as a rich style tag and vanished from the bases column
+    from bench.commands import list as list_verb
+
+    monkeypatch.setenv("COLUMNS", "400")
+    monkeypatch.setattr(list_verb, "_availability", lambda refs, mode, apps: {r: (True, "", True) for r in refs})
+    assert main(["list", "--apps", str(_one_variant_apps(tmp_path, "python:slim"))]) == 0
+    assert "python:slim [stand-in]" in capsys.readouterr().out
+
+
+def test_a_failed_cells_reason_is_printed_as_written(capsys):
+    # the end-of-run lines and the progress lines printed "([] ref = ..." for a bases hint
+    from types import SimpleNamespace
+
+    from bench.commands._progress import RichReporter
+    from bench.commands._summary import print_summary
+
+    hint = 'declare it ([[alias]] ref = "python:slim")'
+    from bench.store import Cell
+
+    cell = Cell("fava", "ledger", [], None, "", ["python:slim"], status="failed", reason=hint)
+    rep = RichReporter(1)
+    out = io.StringIO()
+    rep.progress.live.console = Console(file=out, force_terminal=False, width=200)
+    rep.cell_done(cell)
+    assert hint in out.getvalue()
+    import pandas as pd
+
+    from bench.store import COLUMNS
+
+    run = SimpleNamespace(run_id="R", metadata={}, cells={"fava/ledger": cell},
+                          frame=lambda: pd.DataFrame(columns=list(COLUMNS)))
+    print_summary(run)
+    assert hint in capsys.readouterr().out.replace("\n", "")

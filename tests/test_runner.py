@@ -365,6 +365,20 @@ def test_the_run_ends_by_saying_how_long_it_took_and_what_next():
     assert "--resume R" in text and "bench report R" in text
 
 
+def test_the_closing_hint_names_a_results_folder_that_is_not_the_projects(tmp_path):
+    # `bench report RUN` looks in the project's results/; a run stored elsewhere needs --results
+    from types import SimpleNamespace
+
+    from bench.commands._summary import closing_lines
+    from bench.store import RESULTS_DIR
+
+    meta = {"segments": []}
+    mine = SimpleNamespace(run_id="R", metadata=meta, folder=tmp_path / "mine" / "runs" / "R")
+    assert f"`python -m bench report R --results {tmp_path / 'mine'}`" in closing_lines(mine)
+    ours = SimpleNamespace(run_id="R", metadata=meta, folder=RESULTS_DIR / "runs" / "R")
+    assert "`python -m bench report R`" in closing_lines(ours)
+
+
 def test_a_run_becomes_latest_only_when_every_planned_cell_is_done(tmp_path, engine, demo):
     plan = plan_of(demo)
     run = new_run(tmp_path, plan)

@@ -89,22 +89,36 @@ def _golang(cat: Catalogue, ref: str, tag: str) -> Entry | None:
 
 
 def _python(cat: Catalogue, ref: str, tag: str) -> Entry | None:
-    """The catalogued python recipe with the asked line's pyenv CPython (Catalogue.get pins it,
-    bench/bases/pyenv.py); where none fits, its fallback: Debian bookworm's CPython 3.11."""
-    m = re.fullmatch(r"(3\.\d+)(?:\.\d+)?((?:-[a-z0-9.]+)*)", tag)
+    """python:3.12-slim, 3.13, 3-slim-bookworm, and the versionless slim, latest, bookworm:
+    the catalogued python recipe with the asked line's pyenv CPython (Catalogue.get pins it,
+    bench/bases/pyenv.py); where none fits, its fallback, Debian bookworm's CPython 3.11."""
+    versionless = "" if tag == "latest" else f"-{tag}"
+    m = (re.fullmatch(r"(3(?:\.\d+)?)(?:\.\d+)?((?:-[a-z0-9.]+)*)", tag)
+         or re.fullmatch(r"()((?:-[a-z][a-z0-9.]*)*)", versionless))
     variant = _variant(m.group(2)) if m else None
     if variant is None:
         return None
     base = cat.entries[PYTHON[variant]]  # unpinned: the caller pins the result
     if base.unavailable:
         return replace(base, ref=ref)
-    asked = m.group(1)
-    if asked == CATALOGUED["python"]:
+    asked, newest = m.group(1), None
+    if "." not in asked:  # python:slim, python:3: whatever CPython is newest upstream
+        from bench.bases import pyenv
+
+        newest = pyenv.newest_line(suite=base.recipe.suite)
+        if newest is None and base.fallback is not None:
+            return _alias(base.fallback, ref, f"CPython {PYTHON_INSIDE} (Debian bookworm) instead of the newest "
+                          "CPython 3 that a versionless tag names: no pyenv CPython build on this machine")
+        asked = newest
+    if asked == CATALOGUED["python"] and newest is None:
         return _alias(base, ref, base.runtime_mismatch)
     mismatch = None if asked == PYTHON_INSIDE else (
         f"CPython {PYTHON_INSIDE} (Debian bookworm) instead of {asked}: no pyenv CPython {asked} build "
         "(for glibc 2.36) on this machine")
     entry = _with_line(base, ref, "cpython", asked)
+    if newest is not None:  # a versionless tag: the newest build here, which may trail upstream's newest
+        entry = replace(entry, runtime_mismatch=f"CPython {newest}, the newest build on this machine; "
+                        f"{ref} names the newest CPython release, which may be newer")
     fallback = replace(base.fallback, ref=ref, runtime_mismatch=mismatch,
                        upstream_runtime=entry.upstream_runtime, upstream_recipe=entry.upstream_recipe)
     return replace(entry, fallback=fallback)

@@ -82,6 +82,12 @@ def newest_build(line: str, root: Path | None = None, *, suite: str | None = Non
     return fits[-1] if fits else None
 
 
+def newest_line(root: Path | None = None, *, suite: str | None = None) -> str | None:
+    """The newest X.Y line with a build that runs on `suite` (what python:slim or python:3 asks for)."""
+    fits = [b for b in builds(root) if suite not in SUITE_GLIBC or glibc_needed(b) <= SUITE_GLIBC[suite]]
+    return fits[-1].line if fits else None
+
+
 def pin(entry: Entry) -> Entry:
     """`entry` with its `cpython:X.Y` payload pinned to the exact build, or its fallback recipe."""
     payloads = dict(entry.recipe.payloads)

@@ -6,6 +6,7 @@ import logging
 
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from bench.runner import Reporter
@@ -52,5 +53,5 @@ class RichReporter(Reporter):
         colour = {"ok": "green", "failed": "red", "skipped": "yellow"}.get(cell.status, "white")
         msg = f"[{colour}]{cell.status:7}[/] {cell.key}"
         if cell.reason:
-            msg += f"  ({cell.reason[:150]})"
+            msg += f"  ({escape(cell.reason[:150])})"  # a reason is text: "[[alias]]" is no markup
         self.progress.console.print(msg)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bench.stats import summarize
@@ -42,7 +45,7 @@ def print_summary(run) -> None:
     Console().print(t)
     for cell in run.cells.values():
         if cell.status in ("failed", "skipped") and cell.app != "_bases":
-            Console().print(f"{cell.status}: {cell.key}: {cell.reason}")
+            Console().print(f"{cell.status}: {cell.key}: {escape(cell.reason)}")  # reasons hold [[alias]]
     Console().print(closing_lines(run), highlight=False)
 
 
@@ -52,19 +55,30 @@ def closing_lines(run) -> str:
     from bench.report.load import wall_time
 
     lines = []
+    run_ref = run.run_id + _results_flag(run)
     w = wall_time(run.metadata)
     if w:
         lines.append(f"wall time: {duration(w[0])}" + (f" over {w[1]} invocations" if w[1] > 1 else ""))
     missing = run.metadata.get("missing_cells") or []
     if missing:
         lines.append(f"incomplete: {len(missing)} cells not measured; continue with "
-                     f"`python -m bench run --resume {run.run_id}`")
+                     f"`python -m bench run --resume {run_ref}`")
     if run.metadata.get("no_cell_measured"):
         lines.append("no cell was measured: every cell failed or was skipped (the reasons are above); fix them, "
-                     f"then `python -m bench run --resume {run.run_id} --retry-failed`")
+                     f"then `python -m bench run --resume {run_ref} --retry-failed`")
     else:
-        lines.append(f"report: `python -m bench report {run.run_id}`")
+        lines.append(f"report: `python -m bench report {run_ref}`")
     return "\n".join(lines)
+
+
+def _results_flag(run) -> str:
+    """` --results DIR` when the run is not under the project's results/, where report looks by default."""
+    from bench.store import RESULTS_DIR
+
+    folder = getattr(run, "folder", None)
+    if folder is None or Path(folder).resolve().parents[1] == RESULTS_DIR:
+        return ""
+    return f" --results {Path(folder).resolve().parents[1]}"
 
 
 def _fmt(x, f="{:.1f}"):

@@ -58,6 +58,7 @@ def run(args) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     t = Table(title=f"bench matrix ({len(rows)} variants, bases mode {args.bases})")
@@ -67,7 +68,7 @@ def run(args) -> int:
         bases = ", ".join(r["bases"]) or "(none)"
         if r["standin"]:
             bases += " [stand-in]"
-        t.add_row(r["app"], r["variant"], ", ".join(r["techniques"]), r["parent"] or "", bases,
-                  "yes" if r["runnable"] else f"no: {r['why_not']}")
+        t.add_row(r["app"], r["variant"], ", ".join(r["techniques"]), r["parent"] or "", escape(bases),
+                  "yes" if r["runnable"] else escape(f"no: {r['why_not']}"))  # [[alias]], [stand-in]: text, not markup
     Console().print(t)
     return 0
