@@ -113,6 +113,23 @@ def test_language_images_are_layered_on_upstreams_parent_chain():
             assert e.upstream_recipe.startswith(UPSTREAM_SOURCES) and e.upstream_layers, e.ref
 
 
+def test_temurin_stands_on_ubuntu_jammy_and_maven_keeps_its_own_debian_jdk():
+    """eclipse-temurin:17-* are FROM ubuntu:22.04 as upstream, with Ubuntu's OpenJDK in the
+    tarball's step; maven's stand-in needs Debian's Maven repository, so it stands on Debian."""
+    cat = load_catalogue()
+    for kind in ("jdk", "jre"):
+        e = cat.get(f"eclipse-temurin:17-{kind}")
+        assert _chain(cat, e.ref) == [e.ref, "ubuntu:22.04"] and cat.get("ubuntu:22.04").recipe.suite == "jammy"
+        assert f"openjdk-17-{kind}-headless" in e.recipe.dockerfile and "Ubuntu 22.04" in e.runtime_mismatch
+        assert e.recipe.runtime_label == "OpenJDK {version} (Ubuntu)" and "Debian" not in e.runtime_mismatch
+    assert "binutils" in cat.get("eclipse-temurin:17-jdk").recipe.dockerfile
+    assert "binutils" not in cat.get("eclipse-temurin:17-jre").recipe.dockerfile
+    maven = cat.get("maven:3.9-eclipse-temurin-17")
+    assert _chain(cat, maven.ref) == [maven.ref, "debian:bookworm"]
+    assert "openjdk-17-jdk-headless" in maven.recipe.dockerfile and "libtomcat9-java" in maven.recipe.dockerfile
+    assert "not on the eclipse-temurin:17-jdk stand-in" in maven.release
+
+
 def test_a_parent_recipe_change_changes_every_descendants_hash():
     cat = load_catalogue()
     before = chain_hash(cat, cat.get("node:20"), b"ca")

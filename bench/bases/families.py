@@ -35,7 +35,7 @@ TEMURIN = {"jdk": "eclipse-temurin:17-jdk", "jre": "eclipse-temurin:17-jre"}
 DEBIAN_SUITES = {"bookworm": "12", "trixie": "13"}  # suites the host's mirror serves
 CATALOGUED = {"node": "20", "python": "3.12", "golang": "1.22", "temurin": "17"}
 PYTHON_INSIDE = "3.11"  # Debian bookworm's CPython, what the python fallback recipes run
-JAVA_INSIDE = "17"  # Debian bookworm's OpenJDK
+JAVA_INSIDE = "17"  # Ubuntu jammy's OpenJDK (the eclipse-temurin stand-ins)
 
 
 def _split(ref: str) -> tuple[str, str]:
@@ -131,7 +131,7 @@ def _temurin(cat: Catalogue, ref: str, tag: str) -> Entry | None:
     base = cat.get(TEMURIN[m.group(2) or "jdk"])
     asked = m.group(1)
     mismatch = None if asked == JAVA_INSIDE else (
-        f"Debian 12's OpenJDK {JAVA_INSIDE} instead of Temurin {asked}: no JDK {asked} is reachable")
+        f"Ubuntu 22.04's OpenJDK {JAVA_INSIDE} instead of Temurin {asked}: no JDK {asked} is reachable")
     return _alias(base, ref, mismatch or base.runtime_mismatch)
 
 
