@@ -25,3 +25,9 @@ def test_unknown_app_is_a_user_error(capsys):
 def test_no_verb_prints_help(capsys):
     assert main([]) == 2
     assert "doctor" in capsys.readouterr().out
+
+
+def test_bases_scratch_is_the_empty_base_not_an_unknown_ref(capsys):
+    assert main(["bases", "--only", "scratch", "--bases", "local"]) == 0
+    err = capsys.readouterr().err
+    assert "scratch: the empty base" in err and "no base family" not in err

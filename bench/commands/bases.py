@@ -122,6 +122,11 @@ def run(args) -> int:
     docker = Docker(default_executor())
     catalogue = load_catalogue(extra=getattr(args, "apps", None))
     refs = selected_refs(args.only, catalogue)
+    if "scratch" in refs:  # FROM scratch is no image at all: nothing to build, pull or measure
+        print("scratch: the empty base (no image, no layers, 0 B): nothing to build or pull", file=sys.stderr)
+        refs = [r for r in refs if r != "scratch"]
+        if not refs:
+            return 0
     unknown = [r for r in refs if r not in catalogue]
     if unknown and args.bases == "local":
         raise UserError(f"{', '.join(unknown)} in no base family bench knows: declare it in bases.toml beside "
