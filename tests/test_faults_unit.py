@@ -2,6 +2,7 @@
 that cannot resolve (issue #18's defects; the engine faults are in test_faults.py)."""
 
 import io
+from types import SimpleNamespace
 import json
 import logging
 
@@ -69,6 +70,19 @@ def test_list_table_labels_a_standin_base(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(list_verb, "_availability", lambda refs, mode, apps: {r: (True, "", True) for r in refs})
     assert main(["list", "--apps", str(_one_variant_apps(tmp_path, "python:slim"))]) == 0
     assert "python:slim [stand-in]" in capsys.readouterr().out
+
+
+def test_list_says_a_standin_not_built_yet_runs_here(tmp_path, monkeypatch):
+    # `bench run` builds a missing stand-in first: list said "no: not built yet" for fava
+    from bench import bases
+    from bench.commands import list as list_verb
+
+    def not_built(refs, mode, build, catalogue):
+        return {r: SimpleNamespace(available=False, reason=bases.NOT_BUILT_REASON, standin=True) for r in refs}
+
+    monkeypatch.setattr(bases, "resolve", not_built)
+    got = list_verb._availability({"python:slim"}, "local")
+    assert got == {"python:slim": (True, "stand-in built by the first run that needs it", True)}
 
 
 def test_a_failed_cells_reason_is_printed_as_written(capsys):

@@ -21,7 +21,7 @@ def _availability(refs: set[str], mode: str, apps_dir: Path | None = None) -> di
     on its own: one that cannot resolve (not catalogued, no registry) is reported with its
     reason and does not hide the others'."""
     try:
-        from bench.bases import load_catalogue, resolve
+        from bench.bases import NOT_BUILT_REASON, load_catalogue, resolve
     except ImportError:
         return {r: (True, "", False) for r in refs}
     catalogue = load_catalogue(extra=apps_dir)  # with the apps' own bases.toml
@@ -38,7 +38,10 @@ def _availability(refs: set[str], mode: str, apps_dir: Path | None = None) -> di
         except Exception as e:  # noqa: BLE001 - no docker client, a timeout: say so, list the rest
             out[ref] = (True, f"not checked: {e}", False)
         else:
-            out[ref] = (v.available, v.reason, v.standin)
+            if v.reason == NOT_BUILT_REASON:  # `bench run` builds a missing stand-in before it is used
+                out[ref] = (True, "stand-in built by the first run that needs it", True)
+            else:
+                out[ref] = (v.available, v.reason, v.standin)
     return out
 
 
