@@ -196,6 +196,7 @@ def test_standins_labelled_in_tables_and_provenance(run, summary):
     assert "node:20 (stand-in)" in md
     assert "local stand-in, not the upstream image" in md
     assert "node:20-alpine | not measured" in md
+    assert "| local stand-in, not the upstream image | fixture |" in md  # the runtime it really holds
     assert "stand-in bases" in run.provenance.line()
     assert "stand-in bases" in markdown.before_after_table(tables.before_after(run, summary))
 
@@ -209,6 +210,7 @@ def test_no_standin_label_when_bases_are_upstream(run):
     assert "stand-in" not in r.provenance.line()
     md = markdown.bases_table(tables.bases(r))
     assert "(stand-in)" not in md and "upstream image" in md
+    assert "nan" not in md
     ev = claims.evaluate(r).set_index("id")
     assert ev.loc["base-node-20", "verdict"] == claims.HOLDS  # 1.10 GB measured, 1.1 GB claimed
 
@@ -635,3 +637,11 @@ def test_a_report_of_apps_the_article_does_not_have_judges_none_of_its_claims(ru
     assert "Where the article holds" not in text and "Rule:" not in text and "**Verdicts**" not in text
     assert "## 1. Before and after" in text
     assert "Where the article holds" in markdown.render(run, "report/")  # the sample apps: judged
+
+
+def test_a_base_measured_without_a_push_has_no_compression_ratio():
+    b = pd.DataFrame([{"ref": "python:slim", "standin": True, "measured": True, "disk_bytes": 122e6,
+                       "compressed_bytes": float("nan"), "article_bytes": float("nan"), "resolved": "",
+                       "runtime": "3.13.0", "reason": ""}])
+    md = markdown.bases_table(b)
+    assert "nan" not in md and "| 3.13.0 | 122 MB | – | – |" in md

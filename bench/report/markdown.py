@@ -138,9 +138,11 @@ def bases_table(b: pd.DataFrame) -> str:
             "Base image": r.ref + (" (stand-in)" if r.standin else ""),
             "What was measured": ("local stand-in, not the upstream image" if r.standin and r.measured
                                   else "upstream image" if r.measured else "not measured"),
+            "Runtime inside": getattr(r, "runtime", "") or "–",
             "On disk": fmt.size(r.disk_bytes),
             "Compressed": fmt.size(r.compressed_bytes),
             "Compressed / on disk": ("–" if fmt.missing(r.disk_bytes) or not r.disk_bytes
+                                     or fmt.missing(r.compressed_bytes)
                                      else f"{r.compressed_bytes / r.disk_bytes:.0%}"),
             "Article": fmt.size(r.article_bytes),
             "Note": r.reason,

@@ -250,10 +250,11 @@ def bases(run: RunData, summary: pd.DataFrame | None = None, claims: dict | None
             "compressed_bytes": _get(summary, BASES_APP, ref, "base", "compressed_bytes"),
             "article_bytes": article.get(ref, np.nan),
             "resolved": m.get("resolved") or m.get("image") or "",
+            "runtime": str(m.get("runtime_version") or ""),
             "reason": "" if measured else (m.get("reason") or "not measured in this run"),
         })
     return pd.DataFrame(rows, columns=["ref", "standin", "measured", "disk_bytes", "compressed_bytes",
-                                       "article_bytes", "resolved", "reason"])
+                                       "article_bytes", "resolved", "runtime", "reason"])
 
 
 ABLATION_METRICS = [
