@@ -1,4 +1,4 @@
-"""The charts of both committed runs and the fixture: no text drawn over another, sizes on a
+"""The charts of the committed runs and the fixture: no text drawn over another, sizes on a
 scale where lengths mean something, the waterfall in percent of the before, the article's pull
 claim where its own arithmetic puts it, the stand-in banner on every chart. No engine."""
 
@@ -21,6 +21,7 @@ from bench.report.load import load_run
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = {"standard": ROOT / "results" / "runs" / "20261127T085629Z",
         "quick": ROOT / "results" / "runs" / "20261127T064158Z",
+        "quick on the layered bases": ROOT / "results" / "runs" / "20261202T005744Z",
         "fixture": ROOT / "tests" / "fixtures" / "run_small"}
 TOLERANCE_PX = 1.0  # boxes may touch, not overlap
 
