@@ -58,8 +58,8 @@ class Limits:
 
     @property
     def decompress_bytes_per_s(self) -> float:
-        """What a pull decompresses with: unpigz when it was there, else zlib."""
-        return self.unpigz_bytes_per_s or self.gunzip_bytes_per_s
+        """The faster decompressor measured (zlib, or unpigz when it was there): a floor's rate."""
+        return max(self.gunzip_bytes_per_s, self.unpigz_bytes_per_s or 0.0)
 
     def lines(self) -> list[str]:
         mb = 1e6

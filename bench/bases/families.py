@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from bench.bases import pyenv
 from bench.bases.catalogue import Catalogue, Entry
 
 # The catalogued recipe each family's variants start from.
@@ -103,8 +104,6 @@ def _python(cat: Catalogue, ref: str, tag: str) -> Entry | None:
         return replace(base, ref=ref)
     asked, newest = m.group(1), None
     if "." not in asked:  # python:slim, python:3: whatever CPython is newest upstream
-        from bench.bases import pyenv
-
         newest = pyenv.newest_line(suite=base.recipe.suite)
         if newest is None and base.fallback is not None:
             return _alias(base.fallback, ref, f"CPython {PYTHON_INSIDE} (Debian bookworm) instead of the newest "

@@ -74,8 +74,7 @@ def pull_floor(compressed: float, disk: float, bandwidth: float | None, lim: Lim
     the extractor, so the stages overlap; their sum would not be a floor. Decompression is
     counted at the faster of the two decompressors measured."""
     wire = compressed * 8 / bandwidth if bandwidth else 0.0
-    fastest = max(lim.gunzip_bytes_per_s, lim.unpigz_bytes_per_s or 0.0)
-    return max(wire, compressed / fastest, disk / lim.disk_write_bytes_per_s)
+    return max(wire, compressed / lim.decompress_bytes_per_s, disk / lim.disk_write_bytes_per_s)
 
 
 def cell_floors(run: RunData) -> pd.DataFrame:
