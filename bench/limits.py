@@ -8,6 +8,9 @@ measured time beside its floor.
   bench.engine.helpers), else Go's gzip; zlib is measured always, unpigz when present.
 - disk write: a pull writes every uncompressed byte; measured as one sequential file with
   an fsync at the end, in the directory the cold-pull engine keeps its data root under.
+- extraction: a pull unpacks every layer file by file (each with its own metadata), which
+  a sequential write does not price; measured as GNU tar extracting the sample's files
+  into that same directory (no fsync: dockerd does not sync each file either).
 
 The sample is the first `sample_bytes` of a tar of /usr/lib (binaries, libraries, text:
 what image layers hold). Rates are per byte of the stream's input: gzip per uncompressed
@@ -44,6 +47,14 @@ class Limits:
     disk_write_bytes_per_s: float  # sequential write with fsync
     disk_dir: str  # where it was measured
     seconds: float  # what the probe itself took
+    extract_bytes_per_s: float | None = None  # tar bytes unpacked per second (None: not measured)
+    sample_files: int = 0  # regular files in the sample
+
+    @property
+    def unpack_bytes_per_s(self) -> float:
+        """What writing a layer's files can reach at most: the slower of a sequential write
+        and an extraction of many files (the latter when measured)."""
+        return min(self.disk_write_bytes_per_s, self.extract_bytes_per_s or self.disk_write_bytes_per_s)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -69,27 +80,34 @@ class Limits:
         if self.unpigz_bytes_per_s:
             out.append(f"unpigz ({self.unpigz}): {self.unpigz_bytes_per_s / mb:.0f} MB/s of compressed input")
         out.append(f"disk write (fsync) in {self.disk_dir}: {self.disk_write_bytes_per_s / mb:.0f} MB/s")
+        if self.extract_bytes_per_s:
+            out.append(f"extraction (GNU tar, {self.sample_files} files): {self.extract_bytes_per_s / mb:.0f} MB/s")
         out.append(f"sample: {self.sample}; probe took {self.seconds:.1f} s")
         return out
 
 
 def tar_sample(root: Path = SAMPLE_DIR, limit: int = SAMPLE_BYTES) -> bytes:
-    """The first `limit` bytes (about) of a tar of `root`'s regular files, in walk order."""
+    """A whole tar (end blocks included, so it unpacks) of `root`'s regular files in walk
+    order, stopped at the first file that takes it past `limit` bytes."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()
-            for name in sorted(filenames):
-                p = os.path.join(dirpath, name)
-                if os.path.islink(p) or not os.path.isfile(p):
-                    continue
-                try:
-                    tar.add(p, recursive=False)
-                except OSError:
-                    continue
-                if buf.tell() >= limit:
-                    return buf.getvalue()[:limit]
+        for p in _files(root):
+            try:
+                tar.add(p, recursive=False)
+            except OSError:
+                continue
+            if buf.tell() >= limit:
+                break
     return buf.getvalue()
+
+
+def _files(root: Path):
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            p = os.path.join(dirpath, name)
+            if not os.path.islink(p) and os.path.isfile(p):
+                yield p
 
 
 def _rate(nbytes: int, seconds: float) -> float:
@@ -137,6 +155,29 @@ def disk_write_rate(data: bytes, directory: Path) -> float:
         Path(name).unlink(missing_ok=True)
 
 
+def extract_rate(data: bytes, directory: Path) -> float | None:
+    """GNU tar extracting the tar stream `data` into a new directory under `directory`:
+    bytes per second, or None without tar. The directory is removed."""
+    import shutil
+
+    if shutil.which("tar") is None:
+        return None
+    target = Path(tempfile.mkdtemp(dir=directory, prefix=".bench-limits-"))
+    try:
+        t0 = time.perf_counter()
+        p = subprocess.run(["tar", "-x", "-f", "-", "-C", str(target)], input=data, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=300, check=False)
+        seconds = time.perf_counter() - t0
+        return _rate(len(data), seconds) if p.returncode == 0 else None
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+def sample_files(data: bytes) -> int:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+        return sum(1 for m in tar if m.isfile())
+
+
 def measure(disk_dir: Path, *, unpigz: str | None = None, root: Path = SAMPLE_DIR,
             sample_bytes: int = SAMPLE_BYTES) -> Limits:
     """Measure the machine's gzip, gunzip (and unpigz) and disk write rates."""
@@ -147,6 +188,7 @@ def measure(disk_dir: Path, *, unpigz: str | None = None, root: Path = SAMPLE_DI
     disk_dir = Path(disk_dir)
     disk_dir.mkdir(parents=True, exist_ok=True)
     disk_bps = disk_write_rate(data, disk_dir)
+    extract_bps = extract_rate(data, disk_dir)
     unpigz_bps = None
     if unpigz:
         fd, name = tempfile.mkstemp(dir=disk_dir, prefix=".bench-limits-")
@@ -159,4 +201,5 @@ def measure(disk_dir: Path, *, unpigz: str | None = None, root: Path = SAMPLE_DI
     return Limits(sample=f"tar of {root}, first {len(data) / 1e6:.0f} MB", sample_bytes=len(data),
                   compressed_bytes=len(gz), gzip_bytes_per_s=gzip_bps, gunzip_bytes_per_s=gunzip_bps,
                   unpigz_bytes_per_s=unpigz_bps, unpigz=unpigz or "", disk_write_bytes_per_s=disk_bps,
-                  disk_dir=str(disk_dir), seconds=time.perf_counter() - t0)
+                  disk_dir=str(disk_dir), seconds=time.perf_counter() - t0, extract_bytes_per_s=extract_bps,
+                  sample_files=sample_files(data))

@@ -29,6 +29,9 @@ class Cell:
 class Plan:
     settings: Settings
     cells: tuple[Cell, ...] = field(default=())
+    # Bases measured whether or not a cell builds on them: the article's base-image table,
+    # for a run of the whole bundled matrix (see `reference_bases`).
+    bases: tuple[str, ...] = field(default=())
 
     @property
     def keys(self) -> list[str]:
@@ -37,11 +40,21 @@ class Plan:
     def describe(self) -> str:
         s = self.settings
         builds = len(self.cells) * (s.repeat * len(s.scenarios) + s.warmup)
-        return f"{len(self.cells)} cells, {builds} builds, profile {s.profile}"
+        bases = f", {len(self.bases)} reference bases" if self.bases else ""
+        return f"{len(self.cells)} cells, {builds} builds{bases}, profile {s.profile}"
 
 
-def make_plan(pairs: list[tuple[App, Variant]], settings: Settings) -> Plan:
-    return Plan(settings=settings, cells=tuple(Cell(a, v) for a, v in pairs))
+def make_plan(pairs: list[tuple[App, Variant]], settings: Settings, bases: tuple[str, ...] = ()) -> Plan:
+    return Plan(settings=settings, cells=tuple(Cell(a, v) for a, v in pairs), bases=tuple(dict.fromkeys(bases)))
+
+
+def reference_bases() -> tuple[str, ...]:
+    """The refs of the article's base-image table (its `base_size` claims), in its order:
+    a run of the whole bundled matrix measures each of them, used by a cell or not, so
+    every row of that table is measured (a stand-in, labelled, where no registry answers)."""
+    from bench.report.claims_data import load_claims_file
+
+    return tuple(dict.fromkeys(c["ref"] for c in load_claims_file()["claims"] if c.get("kind") == "base_size"))
 
 
 def rotated(items: list, k: int) -> list:
@@ -58,11 +71,13 @@ class Selection:
     cells: tuple[Cell, ...]
     already_done: int  # planned cells not measured now because they are finished
     redo: tuple[str, ...] = ()
+    bases: tuple[str, ...] = ()  # reference bases of the plan the run has not recorded yet
 
 
 def to_measure(plan: Plan, statuses: dict[str, str], *, retry_failed: bool = False,
-               redo: frozenset[str] = frozenset()) -> Selection:
-    """`statuses`: the stored status of each cell of the run (empty for a new run)."""
+               redo: frozenset[str] = frozenset(), recorded_bases=frozenset()) -> Selection:
+    """`statuses`: the stored status of each cell of the run (empty for a new run);
+    `recorded_bases`: the bases the run has recorded already."""
     finished = ("ok", "skipped") if retry_failed else ("ok", "failed", "skipped")
     todo, done = [], 0
     for c in plan.cells:
@@ -71,7 +86,8 @@ def to_measure(plan: Plan, statuses: dict[str, str], *, retry_failed: bool = Fal
         else:
             todo.append(c)
     redo_now = tuple(k for k in sorted(redo) if statuses.get(k, "pending") != "pending")
-    return Selection(cells=tuple(todo), already_done=done, redo=redo_now)
+    bases = tuple(b for b in plan.bases if b not in recorded_bases)
+    return Selection(cells=tuple(todo), already_done=done, redo=redo_now, bases=bases)
 
 
 @dataclass(frozen=True)

@@ -167,3 +167,29 @@ def test_probe_measures_this_machine(tmp_path):
     assert lim.gzip_bytes_per_s > 0 and lim.gunzip_bytes_per_s > 0 and lim.disk_write_bytes_per_s > 0
     assert (lim.unpigz_bytes_per_s is not None) == bool(unpigz)
     assert os.listdir(tmp_path) == []
+
+
+def test_unpacking_counts_at_the_slower_of_a_sequential_write_and_a_many_file_extraction():
+    # 100 MB compressed, 250 MB on disk, loopback: gunzip 1 s, write 0.5 s; extraction at 50 MB/s: 5 s
+    slow_extract = replace(LIM, extract_bytes_per_s=50 * MB, sample_files=900)
+    assert floor.pull_floor(100 * MB, 250 * MB, None, slow_extract) == pytest.approx(5.0)
+    fast_extract = replace(LIM, extract_bytes_per_s=5000 * MB)
+    assert floor.pull_floor(100 * MB, 250 * MB, None, fast_extract) == pytest.approx(1.0)  # the write still bounds
+    assert any("extraction (GNU tar, 900 files): 50 MB/s" in line for line in slow_extract.lines())
+    assert not any("extraction" in line for line in LIM.lines())  # a run that did not measure it says nothing
+
+
+def test_the_probe_extracts_a_whole_tar_of_real_files(tmp_path):
+    from bench import limits
+
+    src = tmp_path / "src"
+    (src / "d").mkdir(parents=True)
+    for i in range(30):
+        (src / "d" / f"f{i}").write_bytes(os.urandom(4096) * (i + 1))
+    (src / "link").symlink_to(src / "d" / "f0")
+    data = limits.tar_sample(src, limit=200_000)
+    assert limits.sample_files(data) < 30  # stopped at the limit, yet a whole archive
+    assert limits.extract_rate(data, tmp_path) > 0
+    assert [p.name for p in tmp_path.iterdir()] == ["src"]  # the extraction is removed
+    lim = limits.measure(tmp_path / "disk", root=src, sample_bytes=10**9)
+    assert lim.sample_files == 30 and lim.extract_bytes_per_s > 0

@@ -31,3 +31,27 @@ def test_summary_median_iqr_cv():
     assert s.unstable
     assert not summarize([10, 10.1, 9.9]).unstable
     assert summarize([5]).cv == 0
+
+
+def test_reference_bases_are_the_articles_base_table_in_its_order():
+    from bench.plan import reference_bases
+    from bench.report.claims_data import load_claims_file
+
+    refs = reference_bases()
+    table = [c["ref"] for c in load_claims_file()["claims"] if c["kind"] == "base_size"]
+    assert list(refs) == list(dict.fromkeys(table))
+    assert {"ubuntu:24.04", "gcr.io/distroless/base", "node:20-alpine"} <= set(refs) and "scratch" not in refs
+
+
+def test_only_a_run_of_the_whole_bundled_matrix_measures_the_reference_bases():
+    from argparse import Namespace
+
+    from bench.commands.run import _reference_bases
+    from bench.plan import reference_bases
+
+    args = lambda **kw: Namespace(**{"apps": None, "only": None, "shard": None, **kw})
+    assert _reference_bases(args()) == reference_bases()
+    assert _reference_bases(args(shard="1/3")) == reference_bases()
+    assert _reference_bases(args(shard="2/3")) == ()
+    assert _reference_bases(args(only=["go"])) == ()
+    assert _reference_bases(args(apps="my_apps")) == ()

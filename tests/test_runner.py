@@ -68,7 +68,7 @@ def plan_of(demo, n=None, **asked):
 
 def runner(run, plan, ex, tmp_path, *, retry_failed=False, redo=frozenset(), smoke=_ok, tweak=None,
            prov=PROV, **kw) -> Runner:
-    sel = to_measure(plan, run.statuses(), retry_failed=retry_failed, redo=redo)
+    sel = to_measure(plan, run.statuses(), retry_failed=retry_failed, redo=redo, recorded_bases=frozenset(run.bases))
     work = tmp_path / "work"
 
     def open_steps(stack, needs):
@@ -438,3 +438,50 @@ def test_an_alpine_build_whose_apk_add_finds_no_mirror_is_skipped_with_its_reaso
     runner(run, plan, engine, tmp_path, tweak=lambda s: replace(s, bases=alpine)).execute()
     (cell,) = run.cells.values()
     assert cell.status == "skipped" and "Alpine package mirror" in cell.reason and "tzdata" in cell.reason
+
+
+def _bases_recorder(calls, fail=()):
+    """A `bases` step that records each ref it resolves in the run, as RunBases does."""
+
+    def step(run):
+        def bases(refs):
+            from bench.bases.measure import CellBases
+
+            for ref in refs:
+                calls.append(ref)
+                if ref in fail:
+                    raise UserError(f"cannot build the stand-in of {ref} here")
+                run.metadata.setdefault("bases", {})[ref] = {"image": f"standin/{ref}", "standin": True}
+            return CellBases((), True, ())
+
+        return bases
+
+    return step
+
+
+def test_reference_bases_are_measured_after_the_cells_and_once(tmp_path, engine, demo):
+    plan = replace(plan_of(demo), bases=("ubuntu:24.04", "gcr.io/distroless/base"))
+    run = new_run(tmp_path, plan)
+    calls, order = [], []
+    tweak = lambda s: replace(s, bases=lambda refs: (order.append(tuple(refs)), _bases_recorder(calls)(run)(refs))[1])
+    sel = to_measure(plan, run.statuses(), recorded_bases=frozenset(run.bases))
+    assert sel.bases == ("ubuntu:24.04", "gcr.io/distroless/base")
+    runner(run, plan, engine, tmp_path, tweak=tweak).execute()
+    assert calls == ["ubuntu:24.04", "gcr.io/distroless/base"]
+    assert order[-2:] == [("ubuntu:24.04",), ("gcr.io/distroless/base",)]  # after every cell's own
+    assert set(Run.open(run.folder).bases) >= {"ubuntu:24.04", "gcr.io/distroless/base"}
+    # a resume does not measure them again
+    again = to_measure(plan, run.statuses(), recorded_bases=frozenset(Run.open(run.folder).bases))
+    assert again.bases == () and again.cells == ()
+
+
+def test_a_reference_base_that_cannot_be_built_is_noted_and_the_run_completes(tmp_path, engine, demo):
+    plan = replace(plan_of(demo), bases=("ubuntu:24.04", "node:20"))
+    run = new_run(tmp_path, plan)
+    calls = []
+    tweak = lambda s: replace(s, bases=_bases_recorder(calls, fail=("ubuntu:24.04",))(run))
+    runner(run, plan, engine, tmp_path, tweak=tweak).execute()
+    opened = Run.open(run.folder)
+    assert calls[-2:] == ["ubuntu:24.04", "node:20"] and "node:20" in opened.bases
+    assert any("reference base ubuntu:24.04 was not measured" in n for n in opened.metadata.get("notes", []))
+    assert opened.complete

@@ -10,7 +10,7 @@ from bench.apps import load_apps, select
 from bench.engine.docker import Docker
 from bench.engine.executor import default_executor
 from bench.errors import UserError
-from bench.plan import Plan, Shard, make_plan, shard_of, to_measure
+from bench.plan import Plan, Shard, make_plan, reference_bases, shard_of, to_measure
 from bench.settings import BANDWIDTHS, BASES_MODES, PROFILES, SCENARIOS, Asked
 from bench.store import RESULTS_DIR, Run, find_run, new_run_id
 
@@ -96,9 +96,10 @@ def _open_run(args, pairs) -> tuple[Run, Plan, bool]:
     settings (and more cells, when --only names more). The bool: whether it is resumed."""
     if args.resume is None:
         settings = settings_mod.from_profile(_asked(args))
-        plan = make_plan(pairs, settings)
+        plan = make_plan(pairs, settings, bases=_reference_bases(args))
         # Absolute, so a report made from another folder still finds the apps' app.toml.
-        meta = {"argv": sys.argv[1:], "apps_dir": str(Path(args.apps).resolve()) if args.apps else "sample_apps"}
+        meta = {"argv": sys.argv[1:], "apps_dir": str(Path(args.apps).resolve()) if args.apps else "sample_apps",
+                "reference_bases": list(plan.bases)}
         if args.shard:
             plan, meta["shard"] = _shard(args, plan)
             # Shards start at the same second on different runners: their ids must differ.
@@ -110,9 +111,18 @@ def _open_run(args, pairs) -> tuple[Run, Plan, bool]:
     settings = settings_mod.for_resume(_asked(args), run_.settings, run_.run_id)
     if run_.metadata.get("shard"):  # a shard measures its own cells, whatever --only says
         pairs = [(a, v) for a, v in pairs if f"{a.name}/{v.name}" in run_.planned]
-    plan = make_plan(pairs, settings)
+    plan = make_plan(pairs, settings, bases=tuple(run_.metadata.get("reference_bases") or ()))
     run_.extend_plan(plan.keys)
     return run_, plan, True
+
+
+def _reference_bases(args) -> tuple[str, ...]:
+    """The article's base-image table, measured by a run of the whole bundled matrix (by the
+    first shard of a sharded one); a run of some cells, or of your own apps, measures the
+    bases its cells use."""
+    if args.apps or args.only or (args.shard and Shard.parse(args.shard).index != 1):
+        return ()
+    return reference_bases()
 
 
 def _shard(args, plan: Plan) -> tuple[Plan, dict]:
@@ -145,11 +155,11 @@ def run(args) -> int:
         print(f"run {run_.run_id} is already complete; nothing to resume")
         return 0
     selection = to_measure(plan, run_.statuses() if resumed else {}, retry_failed=args.retry_failed,
-                           redo=frozenset(args.redo or ()))
+                           redo=frozenset(args.redo or ()), recorded_bases=frozenset(run_.bases))
     print(("resuming " if resumed else "") + f"run {run_.run_id}: {plan.describe()} -> {run_.folder}")
     prov = md.provenance(docker.executor)
     if plan.settings.push_pull and selection.cells:  # the floor of push and pull times needs them
-        print("measuring this machine's gzip, gunzip and disk write rates (about 15 s)")
+        print("measuring this machine's gzip, gunzip, disk write and extraction rates (about 15 s)")
         prov = md.with_limits(prov)
     with RichReporter(len(plan.cells)) as reporter:
         Runner(run_, selection, plan.settings, provenance=prov, argv=tuple(sys.argv[1:]),

@@ -8,10 +8,16 @@ A floor is what the engine's own work would take at this machine's measured limi
   cores because dockerd pushes up to 5 layers at once (max-concurrent-uploads), yet never
   less than its largest layer alone;
 - a cold pull moves the compressed bytes over the profile's link (none for loopback),
-  decompresses them and writes the on-disk bytes. dockerd streams the three stages into
-  each other (unpigz, when present, runs as a separate process), so the floor is the
-  slowest stage, not their sum; decompression counts at the faster decompressor measured
-  (a probe of unpigz through a pipe understates what it does inside a pull).
+  decompresses them and unpacks the on-disk bytes file by file. dockerd downloads up to 3
+  layers at once, each whole into a temporary file, and decompresses and unpacks each
+  layer once it has arrived, in layer order (moby's distribution/pull_v2.go and xfer
+  download manager), with unpigz, when present, as a process of its own. Different layers'
+  stages overlap, so the floor is the slowest stage over the image, not the sum of the
+  three; decompression counts at the faster decompressor measured (a probe of unpigz
+  through a pipe understates what it does inside a pull), unpacking at the slower of a
+  sequential write and a many-file extraction (when the run measured the latter). Within
+  one layer the stages do not overlap, which is one reason a pull of a big single layer
+  sits well above this floor.
 
 Every push and pull the run made counts (warmups too: the phase's time includes them).
 Builds and the other phases have no floor here; they are left as measured. Runs that did
@@ -69,12 +75,12 @@ def push_floor(disk: float, largest_layer: float, layers: int, cpus: int, lim: L
 
 
 def pull_floor(compressed: float, disk: float, bandwidth: float | None, lim: Limits) -> float:
-    """Seconds one cold pull cannot beat: the slowest of its three stages. dockerd streams a
-    layer from the wire through the decompressor (unpigz runs as a process of its own) into
-    the extractor, so the stages overlap; their sum would not be a floor. Decompression is
-    counted at the faster of the two decompressors measured."""
+    """Seconds one cold pull cannot beat: the slowest of its three stages (the wire,
+    decompression, unpacking), which overlap across layers, so their sum would not be a
+    floor. Decompression is counted at the faster of the two decompressors measured,
+    unpacking at `Limits.unpack_bytes_per_s`."""
     wire = compressed * 8 / bandwidth if bandwidth else 0.0
-    return max(wire, compressed / lim.decompress_bytes_per_s, disk / lim.disk_write_bytes_per_s)
+    return max(wire, compressed / lim.decompress_bytes_per_s, disk / lim.unpack_bytes_per_s)
 
 
 def cell_floors(run: RunData) -> pd.DataFrame:
@@ -148,5 +154,8 @@ def floor_section(run: RunData) -> str:
     return ("Floor of push and pulls, over the cells whose run segment measured this machine's limits "
             f"({limits}; {lim.sample}). A push's floor is its gzip work on the cores dockerd can use "
             f"(at most {MAX_CONCURRENT_UPLOADS} layers at once), a pull's the slowest of its overlapping stages: "
-            "the wire at the profile's bandwidth, decompression, writing the on-disk bytes. Warmups count: the phase's time includes them.\n\n"
+            "the wire at the profile's bandwidth, decompression, unpacking the on-disk bytes (at the slower of the "
+            "sequential write and the extraction, when measured). They overlap only across layers: dockerd downloads "
+            "each layer whole before it unpacks it, layer after layer, so a big single layer sits well above its floor. "
+            "Warmups count: the phase's time includes them.\n\n"
             + fmt.markdown_table(floor_table(f)) + "\n" + text + ".\n\n")
