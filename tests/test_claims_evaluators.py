@@ -102,7 +102,8 @@ def test_reduction_within_noise_is_inconclusive():
 # -- base_size -------------------------------------------------------------------------------
 def bases_ctx(disk: float, standin: bool = False) -> claims.Context:
     b = pd.DataFrame([{"ref": "node:20", "standin": standin, "measured": True, "disk_bytes": disk,
-                       "compressed_bytes": disk / 3, "reason": ""}]).set_index("ref")
+                       "compressed_bytes": disk / 3, "runtime": "Node 20.20.2" if standin else "",
+                       "reason": ""}]).set_index("ref")
     return make_ctx(bases=b)
 
 
@@ -116,9 +117,12 @@ def test_base_size_off():
     assert r.verdict == claims.OFF and "+100%" in r.verdict_text
 
 
-def test_base_size_standin_is_not_testable_but_named():
+def test_base_size_on_a_standin_is_judged_and_labelled_as_one():
     r = judge(claim("base_size", ref="node:20", article=1.1e9), bases_ctx(1.1e9, standin=True))
-    assert r.verdict == claims.UNTESTABLE and r.compared == "node:20 (stand-in)"
+    assert r.verdict == claims.HOLDS and r.compared == "node:20 (stand-in)"
+    assert "stand-in" in r.measured and "not the upstream image" in r.note
+    off = judge(claim("base_size", ref="node:20", article=1.1e9), bases_ctx(2.2e9, standin=True))
+    assert off.verdict == claims.OFF and off.compared == "node:20 (stand-in)"
 
 
 def test_base_size_within_noise_is_inconclusive():

@@ -6,7 +6,7 @@ Verdicts:
   inconclusive        with the reason: within noise of the tolerance (it would flip within
                       claims.toml's noise_points of it), or a claim about most apps judged on
                       fewer than min_cases apps
-  not testable here   with the reason (a stand-in base, Alpine unavailable, Spring Boot not
+  not testable here   with the reason (no base of the kind reachable, Spring Boot not
                       built, nothing measured); a measured value may still be shown for reference
 """
 
@@ -387,10 +387,13 @@ def eval_base_size(c: dict, ctx: Context) -> Result:
     shown = f"{fmt.size(b['disk_bytes'])} (compressed {fmt.size(b['compressed_bytes'])})"
     ver = relative(b["disk_bytes"], c["article"], ctx.tol, ctx.noise_pp / 100)
     if b["standin"]:
-        return _untestable(
-            c, f"only a local stand-in for {ref} was measured; the stand-in is "
-               f"{fmt.size(b['disk_bytes'])}, {ver.deviation * 100:+.0f}% against the article",
-            art, shown + " stand-in", float(b["disk_bytes"]), "B", f"{ref} (stand-in)")
+        # Judged like every app size built on the stand-ins, and labelled the same way: the
+        # stand-in follows upstream's recipe layer by layer, but it is not the upstream image.
+        inside = f", {b['runtime']} inside" if b["runtime"] else ""
+        note = (f"measured on bench's stand-in for {ref} (built from upstream's recipe{inside}), not the "
+                f"upstream image: the verdict is about a faithful rebuild; {ON_DISK_NOTE}")
+        return _judged(c, art, shown + " stand-in", ver, note, float(b["disk_bytes"]), float(c["article"]), "B",
+                       f"{ref} (stand-in)")
     return _judged(c, art, shown, ver, ON_DISK_NOTE, float(b["disk_bytes"]), float(c["article"]), "B", ref)
 
 
