@@ -196,6 +196,7 @@ def _upgrade_schema_1(metadata: dict) -> dict:
         segs.append(Segment.from_json(s, i).to_json())
     m["segments"] = segs
     m["schema"] = SCHEMA_VERSION
+    m["read_from_schema"] = 1  # the report needs to know: schema-1 stand-ins were sized from the article
     return m
 
 

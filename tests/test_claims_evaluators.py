@@ -3,6 +3,7 @@ is off, and one that is inconclusive; every verdict names the variants it compar
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -413,3 +414,10 @@ def test_pull_mechanism_within_noise_is_inconclusive():
 def test_pull_mechanism_without_wire_times_is_not_measured():
     r = judge(MECHANISM, wire_ctx(None))
     assert r.verdict == claims.UNTESTABLE and "not measured in this run" in r.verdict_text
+
+
+def test_base_size_on_a_schema_1_standin_stays_untestable_it_was_sized_from_the_article():
+    ctx = bases_ctx(1.1e9, standin=True)
+    ctx = replace(ctx, run=SimpleNamespace(**{**vars(ctx.run), "metadata": {"read_from_schema": 1}}))
+    r = judge(claim("base_size", ref="node:20", article=1.1e9), ctx)
+    assert r.verdict == claims.UNTESTABLE and "circular" in r.verdict_text

@@ -37,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"report for run {data.run_id}: {w.report}")
     if w.top_report:
         print(f"also: {w.top_report}")
+    for f in w.files:
+        if f.name == "README.md":
+            print(f"also: {f} (its first screen: this run is results/latest)")
     v = w.verdicts
     from bench.report.claims_data import load_claims_file
     from bench.report.markdown import has_article_apps

@@ -40,7 +40,7 @@ def generate(run, out_dir: Path | None = None, results_dir: Path | None = None) 
     """Write <out>/REPORT.md and <out>/report/{charts,csv}; <results>/REPORT.md as well when
     the run lives under <results>/runs and <out> is inside <results> (so neither a fixture
     nor a preview elsewhere overwrites the published report)."""
-    from bench.report import charts, claims, markdown, stats, tables
+    from bench.report import charts, claims, headline, markdown, stats, tables
     from bench.report.claims_data import load_claims_file
 
     out_dir = Path(out_dir or run.folder)
@@ -66,6 +66,10 @@ def generate(run, out_dir: Path | None = None, results_dir: Path | None = None) 
     summary.to_csv(assets / "summary.csv", index=False)
     files += [assets / f for f in ("claims.csv", "before_after.csv", "bases.csv", "ablation.csv", "summary.csv")]
 
+    first_screen = headline.render(run, evaluated, claims_data, report_link="../REPORT.md")
+    (assets / "headline.md").write_text(first_screen)
+    files.append(assets / "headline.md")
+
     text = markdown.render(run, f"{REPORT_DIR}/", summary=summary, claims=claims_data, evaluated=evaluated,
                            warnings=warnings)
     report = out_dir / "REPORT.md"
@@ -82,4 +86,18 @@ def generate(run, out_dir: Path | None = None, results_dir: Path | None = None) 
         top.write_text(markdown.render(run, prefix, summary=summary, claims=claims_data, evaluated=evaluated,
                                        warnings=warnings))
         files.append(top)
+        # README's first screen shows the published run: the run results/latest names.
+        readme = Path(results_dir).parent / "README.md"
+        if _is_latest(run, Path(results_dir)) and readme.is_file():
+            rel = Path(os.path.relpath(top.resolve(), readme.parent.resolve())).as_posix()
+            if headline.update_readme(readme, headline.render(run, evaluated, claims_data, report_link=rel)):
+                files.append(readme)
     return Written(report, top, files, claims.summary_counts(evaluated), warnings)
+
+
+def _is_latest(run, results_dir: Path) -> bool:
+    latest = results_dir / "latest"
+    try:
+        return latest.read_text().strip() == Path(run.folder).name  # what `Run.conclude` writes there
+    except OSError:
+        return False

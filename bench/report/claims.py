@@ -386,6 +386,11 @@ def eval_base_size(c: dict, ctx: Context) -> Result:
     b = bases.loc[ref]
     shown = f"{fmt.size(b['disk_bytes'])} (compressed {fmt.size(b['compressed_bytes'])})"
     ver = relative(b["disk_bytes"], c["article"], ctx.tol, ctx.noise_pp / 100)
+    if b["standin"] and (getattr(ctx.run, "metadata", None) or {}).get("read_from_schema") == 1:
+        return _untestable(
+            c, f"this run's stand-in for {ref} was sized against the article's own base table (results schema 1): "
+               "judging the article with it would be circular", art, shown + " stand-in", float(b["disk_bytes"]), "B",
+            f"{ref} (stand-in)")
     if b["standin"]:
         # Judged like every app size built on the stand-ins, and labelled the same way: the
         # stand-in follows upstream's recipe layer by layer, but it is not the upstream image.
