@@ -31,9 +31,17 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.bench-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# constraints.txt pins what the committed charts were drawn with (matplotlib's SVG output
+# changes between versions): a regenerated report is then byte for byte the committed one.
+if [ "${1:-}" = "--refreeze" ]; then
+  { sed -n '1,3p' constraints.txt; .venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e\|^bench'; } > constraints.new
+  mv constraints.new constraints.txt
+  echo "setup: constraints.txt refrozen from .venv"
+  exit 0
+fi
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e '.[test]'
+  .venv/bin/python -m pip install -q -c constraints.txt -e '.[test]'
   touch "$stamp"
 fi
 .venv/bin/python -m bench doctor
