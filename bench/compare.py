@@ -12,7 +12,9 @@ The verdict rule (printed with every comparison, so a reader knows what "slower"
   with a fixed seed, so the same runs always give the same verdict); B is "slower" when
   its interval lies wholly above A's, "faster" when wholly below, "no difference" when the
   intervals overlap. With fewer than MIN_REPETITIONS samples on either side there is no
-  interval worth the name: the verdict is "too few repetitions". With 3 samples the
+  interval worth the name: the verdict is "too few repetitions", unless the other run has
+  one: then the median of the run with too few is "within" or "outside the other run's
+  interval" (a quick run set beside a standard one). With 3 samples the
   interval is close to [min, max], so the rule then asks that every sample of B be beyond
   every sample of A (a one-sided Mann-Whitney U of 0).
 
@@ -49,6 +51,8 @@ RULE = (f"timings: 95% bootstrap intervals of the medians ({BOOTSTRAP_RESAMPLES}
         f"slower/faster only when the intervals do not overlap; fewer than {MIN_REPETITIONS} repetitions: no verdict")
 
 FASTER, SLOWER, SAME, TOO_FEW = "faster", "slower", "no difference", "too few repetitions"
+WITHIN, OUTSIDE = "within the other run's interval", "outside the other run's interval"
+SIZE_CLOSE_PCT = 0.1  # the summary counts the sizes that agree within this many percent
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,7 @@ class MetricDelta:
     n_b: int
     ci_a: tuple[float, float] | None = None  # timings only
     ci_b: tuple[float, float] | None = None
-    verdict: str = ""  # timings only: faster | slower | no difference | too few repetitions
+    verdict: str = ""  # timings only: faster | slower | no difference | within/outside the other run's interval | too few repetitions
 
     @property
     def cell(self) -> str:
@@ -93,7 +97,7 @@ class MetricDelta:
 
     @property
     def changed(self) -> bool:
-        return self.delta != 0 if self.kind == "size" else self.verdict in (FASTER, SLOWER)
+        return self.delta != 0 if self.kind == "size" else self.verdict in (FASTER, SLOWER, OUTSIDE)
 
 
 @dataclass(frozen=True)
@@ -159,8 +163,13 @@ def parse_threshold(spec: str) -> Threshold:
 # Statistics
 # --------------------------------------------------------------------------------------------
 def timing_verdict(a: list[float], b: list[float]) -> tuple[str, tuple | None, tuple | None]:
-    if len(a) < MIN_REPETITIONS or len(b) < MIN_REPETITIONS:
+    few_a, few_b = len(a) < MIN_REPETITIONS, len(b) < MIN_REPETITIONS
+    if few_a and few_b:
         return TOO_FEW, None, None
+    if few_a or few_b:  # one run has an interval: is the other's median inside it?
+        lo, hi = median_ci(a if few_b else b)
+        m = float(pd.Series(b if few_b else a).median())
+        return (WITHIN if lo <= m <= hi else OUTSIDE), (None if few_a else (lo, hi)), (None if few_b else (lo, hi))
     ca, cb = median_ci(a), median_ci(b)
     return {1: SLOWER, -1: FASTER, 0: SAME}[intervals_differ(ca, cb)], ca, cb
 
@@ -241,7 +250,7 @@ def fmt_delta(d: MetricDelta) -> str:
 
 
 def fmt_ci(ci: tuple[float, float] | None) -> str:
-    return f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
+    return f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "none"
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,8 +266,8 @@ def _row(d: MetricDelta) -> list[str]:
         verdict = "same" if d.delta == 0 else ("bigger" if d.delta > 0 else "smaller")
     else:
         verdict = d.verdict
-        if d.ci_a:
-            verdict += f"; 95% CI {fmt_ci(d.ci_a)} vs {fmt_ci(d.ci_b)}"
+        if d.ci_a or d.ci_b:
+            verdict += f"; 95% CI {fmt_ci(d.ci_a)} vs {fmt_ci(d.ci_b)} (n={d.n_a} vs {d.n_b})"
         else:
             verdict += f" (n={d.n_a} vs {d.n_b})"
     return [d.cell, d.label, fmt_value(d.a, d.unit), fmt_value(d.b, d.unit), change, verdict]
@@ -270,10 +279,11 @@ HEADER = ["cell", "metric", "A", "B", "change", "verdict"]
 def _summary(c: Comparison, shown: int) -> list[str]:
     sizes = [d for d in c.deltas if d.kind == "size"]
     times = [d for d in c.deltas if d.kind == "timing"]
-    count = {v: sum(d.verdict == v for d in times) for v in (SLOWER, FASTER, SAME, TOO_FEW)}
+    count = {v: sum(d.verdict == v for d in times) for v in (SLOWER, FASTER, SAME, WITHIN, OUTSIDE, TOO_FEW)}
+    close = sum(abs(d.pct) <= SIZE_CLOSE_PCT for d in sizes if not math.isinf(d.pct))
     lines = [f"sizes: {sum(d.delta > 0 for d in sizes)} bigger, {sum(d.delta < 0 for d in sizes)} smaller, "
-             f"{sum(d.delta == 0 for d in sizes)} unchanged",
-             "timings: " + ", ".join(f"{n} {v}" for v, n in count.items())]
+             f"{sum(d.delta == 0 for d in sizes)} unchanged; {close} of {len(sizes)} within ±{SIZE_CLOSE_PCT:g}%",
+             "timings: " + ", ".join(f"{n} {v}" for v, n in count.items() if n or v in (SLOWER, FASTER, SAME, TOO_FEW))]
     if shown < len(c.deltas):
         lines.append(f"{len(c.deltas) - shown} unchanged rows not shown (--all shows them)")
     return lines

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.compare import (FASTER, SAME, SLOWER, TOO_FEW, compare_runs, median_ci, parse_threshold,
+from bench.compare import (render_text, FASTER, OUTSIDE, SAME, SLOWER, TOO_FEW, WITHIN, compare_runs, median_ci, parse_threshold,
                            render_markdown, timing_verdict)
 from bench.errors import UserError
 
@@ -79,9 +79,12 @@ def test_committed_runs_exact_byte_deltas_and_added_cells():
     # cells only in the standard run are listed as added, none removed
     assert "go/cache-order" in c.added and "python/dockerignore" in c.added
     assert not c.removed
-    # the quick run timed everything once: no verdict, not a guess
+    # the quick run timed everything once: it has no interval; its one sample is set against
+    # the standard run's interval
     cold = _find(c, "go/bloated", "build_wall_seconds[cold]")
-    assert cold.kind == "timing" and cold.verdict == TOO_FEW and cold.ci_a is None
+    assert cold.kind == "timing" and cold.ci_a is None and cold.ci_b is not None
+    lo, hi = cold.ci_b
+    assert cold.verdict == (WITHIN if lo <= cold.a <= hi else OUTSIDE)
     assert not any(d.label.startswith("pull_model_seconds") for d in c.deltas)
 
 
@@ -92,13 +95,20 @@ def test_a_run_against_itself_has_no_difference():
     verdicts = {d.verdict for d in c.deltas if d.kind == "timing" and d.n_a >= 3}
     assert verdicts == {SAME}
     assert not c.violations and not c.added and not c.removed
+    n = sum(d.kind == "size" for d in c.deltas)
+    assert f"{n} of {n} within ±0.1%" in render_text(c)
 
 
 def test_verdicts_from_intervals():
     assert timing_verdict([1.0, 1.1, 1.2], [2.0, 2.1, 2.2])[0] == SLOWER
     assert timing_verdict([2.0, 2.1, 2.2], [1.0, 1.1, 1.2])[0] == FASTER
     assert timing_verdict([1.0, 1.5, 2.0], [1.2, 1.6, 2.1])[0] == SAME
-    assert timing_verdict([1.0, 1.1], [2.0, 2.1, 2.2])[0] == TOO_FEW
+    assert timing_verdict([1.0, 1.1], [2.0, 2.1])[0] == TOO_FEW
+    # one side with an interval: is the other's median inside it?
+    assert timing_verdict([2.1], [2.0, 2.1, 2.2])[0] == WITHIN
+    assert timing_verdict([1.0], [2.0, 2.1, 2.2])[0] == OUTSIDE
+    v, ca, cb = timing_verdict([2.0, 2.1, 2.2], [5.0])
+    assert v == OUTSIDE and ca is not None and cb is None
     lo, hi = median_ci([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
     assert 1.0 <= lo < 4.0 < hi <= 7.0
     assert median_ci([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]) == (lo, hi)  # fixed seed: reproducible
