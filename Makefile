@@ -4,7 +4,7 @@
 PY := .venv/bin/python
 PROFILE ?= standard
 
-.PHONY: bench test test-all benchmark setup bases report clean
+.PHONY: bench test test-all benchmark setup bases report results clean
 
 setup:
 	scripts/setup.sh
@@ -34,6 +34,13 @@ benchmark: setup
 
 report:
 	$(PY) -m bench report
+
+# Every committed run's report and charts from its stored measurements, the run results/latest
+# names last (it also writes results/REPORT.md and README's first screen). No engine needed.
+results:
+	@latest=$$(cat results/latest); \
+	for d in results/runs/*/; do r=$$(basename $$d); [ "$$r" = "$$latest" ] || $(PY) -m bench report $$r || exit 1; done; \
+	$(PY) -m bench report $$latest
 
 clean:
 	$(PY) -m bench clean
