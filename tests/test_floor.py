@@ -8,6 +8,7 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from bench import metadata as md
@@ -193,3 +194,21 @@ def test_the_probe_extracts_a_whole_tar_of_real_files(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["src"]  # the extraction is removed
     lim = limits.measure(tmp_path / "disk", root=src, sample_bytes=10**9)
     assert lim.sample_files == 30 and lim.extract_bytes_per_s > 0
+
+
+def test_a_pull_phase_far_above_its_floor_is_explained_and_a_close_one_is_not():
+    f = pd.DataFrame([
+        {"app": "a", "variant": "v", "phase": "push", "n": 1, "measured": 10.0, "floor": 2.0, "compressed": 1, "disk": 1},
+        {"app": "a", "variant": "v", "phase": "pull loopback", "n": 1, "measured": 30.0, "floor": 5.0, "compressed": 1, "disk": 1},
+        {"app": "a", "variant": "v", "phase": "pull 150mbit", "n": 1, "measured": 12.0, "floor": 10.0, "compressed": 1, "disk": 1},
+    ])
+    text = floor._far_above(f, {0: replace(LIM, extract_bytes_per_s=100 * MB, sample_files=340)})
+    assert "The cold pulls at loopback sit at 3× or more" in text and "150mbit" not in text and "340 files" in text
+    assert floor._far_above(f[f["phase"] != "pull loopback"], {0: LIM}) == ""  # push alone is never explained here
+
+
+def test_segments_with_different_limits_are_each_named():
+    other = replace(LIM, gzip_bytes_per_s=30 * MB)
+    text = floor._limits_text({0: LIM, 1: other})
+    assert text.startswith("segment 0: ") and " — segment 1: " in text and "30 MB/s" in text
+    assert not floor._limits_text({0: LIM, 1: LIM}).startswith("segment")

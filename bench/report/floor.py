@@ -139,7 +139,6 @@ def floor_section(run: RunData) -> str:
     if f.empty:
         return ""
     lims = segment_limits(run)
-    lim = lims[min(lims)]
     floor, measured = f["floor"].sum(), f["measured"].sum()
     totals = phase_totals(run)
     text = (f"The floor of this run's push and pull phases on this machine is {fmt.duration(floor)}; "
@@ -150,12 +149,42 @@ def floor_section(run: RunData) -> str:
                  f"{fmt.duration(totals['push_pull'])}). With every other phase as measured "
                  f"({fmt.duration(other)}, builds included), these cells cannot take less than "
                  f"{fmt.duration(other + floor)} on this machine without measuring less")
-    limits = "; ".join(lim.lines()[:-1])
     return ("Floor of push and pulls, over the cells whose run segment measured this machine's limits "
-            f"({limits}; {lim.sample}). A push's floor is its gzip work on the cores dockerd can use "
+            f"({_limits_text(lims)}). A push's floor is its gzip work on the cores dockerd can use "
             f"(at most {MAX_CONCURRENT_UPLOADS} layers at once), a pull's the slowest of its overlapping stages: "
             "the wire at the profile's bandwidth, decompression, unpacking the on-disk bytes (at the slower of the "
             "sequential write and the extraction, when measured). They overlap only across layers: dockerd downloads "
             "each layer whole before it unpacks it, layer after layer, so a big single layer sits well above its floor. "
             "Warmups count: the phase's time includes them.\n\n"
-            + fmt.markdown_table(floor_table(f)) + "\n" + text + ".\n\n")
+            + fmt.markdown_table(floor_table(f)) + "\n" + text + ".\n\n" + _far_above(f, lims))
+
+
+def _limits_text(lims: dict[int, Limits]) -> str:
+    """Each segment's limits; one segment's (or identical ones) without the segment numbers."""
+    def one(lim: Limits) -> str:
+        return "; ".join(lim.lines()[:-1]) + f"; {lim.sample}"
+
+    texts = {i: one(lim) for i, lim in sorted(lims.items())}
+    if len(set(texts.values())) == 1:
+        return next(iter(texts.values()))
+    return " — ".join(f"segment {i}: {t}" for i, t in texts.items())
+
+
+FAR = 3.0  # a phase this many times its floor gets the sentence below
+
+
+def _far_above(f: pd.DataFrame, lims: dict[int, Limits]) -> str:
+    """Why a pull phase can sit far above its byte floor, said where one does."""
+    g = f.groupby("phase", sort=False)[["measured", "floor"]].sum()
+    far = [ph for ph, r in g.iterrows() if ph != "push" and r.floor and r.measured / r.floor >= FAR]
+    if not far:
+        return ""
+    files = max((lim.sample_files for lim in lims.values()), default=0)
+    sample = f" (the extraction probe prices the {files} files of its sample, not an image's own files)" if files else ""
+    profiles = [ph.split(" ", 1)[1] for ph in far]
+    named = profiles[0] if len(profiles) == 1 else ", ".join(profiles[:-1]) + " and " + profiles[-1]
+    return (f"The cold pulls at {named} sit at {FAR:g}× or more of their floor. "
+            "That floor prices bytes; the rest is the engine's own work per layer and per file: dockerd downloads each "
+            "layer whole into a temporary file before it unpacks it, unpacks the layers one after another, and "
+            f"creates every file with its owner, mode and times{sample}. None of it is bench's: the time is "
+            "measured around `docker pull` alone, with the engine wiped before, not during, each pull.\n\n")
