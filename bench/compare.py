@@ -181,6 +181,8 @@ KEY = ["app", "variant", "scenario", "metric", "profile", "unit"]
 
 
 def _comparable(samples: pd.DataFrame) -> pd.DataFrame:
+    if "warmup" in samples:  # warmup repetitions are kept in the data, never compared (as in the report)
+        samples = samples[~samples["warmup"].astype(bool)]
     s = samples[(samples["app"] != BASES_APP) & (samples["detail"] == "")]
     s = s[s["unit"].isin(SIZE_UNITS | {"s"}) & ~s["metric"].isin(DERIVED_METRICS)]
     return s[s["value"].notna()]
@@ -280,9 +282,10 @@ def _summary(c: Comparison, shown: int) -> list[str]:
     sizes = [d for d in c.deltas if d.kind == "size"]
     times = [d for d in c.deltas if d.kind == "timing"]
     count = {v: sum(d.verdict == v for d in times) for v in (SLOWER, FASTER, SAME, WITHIN, OUTSIDE, TOO_FEW)}
-    close = sum(abs(d.pct) <= SIZE_CLOSE_PCT for d in sizes if not math.isinf(d.pct))
+    images = [d for d in sizes if d.scenario == "image"]  # not a build's transferred bytes or cached steps
+    close = sum(abs(d.pct) <= SIZE_CLOSE_PCT for d in images if not math.isinf(d.pct))
     lines = [f"sizes: {sum(d.delta > 0 for d in sizes)} bigger, {sum(d.delta < 0 for d in sizes)} smaller, "
-             f"{sum(d.delta == 0 for d in sizes)} unchanged; {close} of {len(sizes)} within ±{SIZE_CLOSE_PCT:g}%",
+             f"{sum(d.delta == 0 for d in sizes)} unchanged; image sizes within ±{SIZE_CLOSE_PCT:g}%: {close} of {len(images)}",
              "timings: " + ", ".join(f"{n} {v}" for v, n in count.items() if n or v in (SLOWER, FASTER, SAME, TOO_FEW))]
     if shown < len(c.deltas):
         lines.append(f"{len(c.deltas) - shown} unchanged rows not shown (--all shows them)")

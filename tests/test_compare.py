@@ -95,8 +95,8 @@ def test_a_run_against_itself_has_no_difference():
     verdicts = {d.verdict for d in c.deltas if d.kind == "timing" and d.n_a >= 3}
     assert verdicts == {SAME}
     assert not c.violations and not c.added and not c.removed
-    n = sum(d.kind == "size" for d in c.deltas)
-    assert f"{n} of {n} within ±0.1%" in render_text(c)
+    n = sum(d.kind == "size" and d.scenario == "image" for d in c.deltas)
+    assert f"image sizes within ±0.1%: {n} of {n}" in render_text(c)
 
 
 def test_verdicts_from_intervals():
@@ -232,3 +232,16 @@ def test_export_refuses_a_folder_and_unknown_runs(tmp_path):
 
         main_raising(argparse.Namespace(run=str(SMALL), results=None, format="pytest-benchmark", output=tmp_path))
     assert main(["export", "nope", "--results", str(RESULTS), "-o", str(tmp_path / "x.json")]) == 1
+
+
+def test_warmup_repetitions_are_never_compared(tmp_path):
+    def slow_warmup(df):
+        cold = _where(df, "go", "bloated", "build_wall_seconds", "cold")
+        first = df[cold].index[0]
+        extra = df.loc[[first]].assign(value=df.loc[first, "value"] * 50, warmup=True, repetition=0)
+        return pd.concat([df, extra], ignore_index=True)
+
+    _copy_run(tmp_path, "A")
+    _copy_run(tmp_path, "W", slow_warmup)
+    d = _find(compare_runs("A", "W", tmp_path), "go/bloated", "build_wall_seconds[cold]")
+    assert d.n_a == d.n_b and d.a == d.b and d.verdict == SAME
