@@ -63,6 +63,8 @@ def _commit_info(meta: dict) -> dict:
 def pytest_benchmark_json(data) -> dict:
     """A loaded run (bench.report.load.RunData) -> pytest-benchmark's JSON document."""
     s = data.samples
+    if "warmup" in s:  # warmup repetitions are kept in the run, never summarised (as in the report)
+        s = s[~s["warmup"].astype(bool)]
     s = s[(s["unit"] == "s") & (s["detail"] == "") & (s["app"] != BASES_APP)
           & ~s["metric"].isin(DERIVED_METRICS) & s["value"].notna()]
     benchmarks = []

@@ -245,3 +245,17 @@ def test_warmup_repetitions_are_never_compared(tmp_path):
     _copy_run(tmp_path, "W", slow_warmup)
     d = _find(compare_runs("A", "W", tmp_path), "go/bloated", "build_wall_seconds[cold]")
     assert d.n_a == d.n_b and d.a == d.b and d.verdict == SAME
+
+
+def test_export_leaves_warmup_repetitions_out(tmp_path):
+    def with_warmup(df):
+        cold = _where(df, "go", "bloated", "build_wall_seconds", "cold")
+        first = df[cold].index[0]
+        extra = df.loc[[first]].assign(value=999.0, warmup=True, repetition=0)
+        return pd.concat([df, extra], ignore_index=True)
+
+    run = _copy_run(tmp_path, "W", with_warmup)
+    out = tmp_path / "w.json"
+    assert main(["export", str(run), "-o", str(out)]) == 0
+    b = next(x for x in json.loads(out.read_text())["benchmarks"] if x["fullname"] == "go/bloated::build_wall_seconds[cold]")
+    assert 999.0 not in b["stats"]["data"] and b["stats"]["max"] < 999.0
