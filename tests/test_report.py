@@ -645,3 +645,31 @@ def test_a_base_measured_without_a_push_has_no_compression_ratio():
                        "runtime": "3.13.0", "reason": ""}])
     md = markdown.bases_table(b)
     assert "nan" not in md and "| 3.13.0 | 122 MB | – | – |" in md
+
+
+def test_a_run_listed_as_superseded_carries_the_banner_and_others_do_not(tmp_path):
+    import shutil
+
+    from bench.report.load import superseded_runs
+
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURE, results / "runs" / "old")
+    shutil.copytree(FIXTURE, results / "runs" / "new")
+    (results / "superseded.toml").write_text('[[run]]\nid = "old"\nby = "new"\nwhy = "measured on the old bases."\n')
+    old, new = load_run(results / "runs" / "old"), load_run(results / "runs" / "new")
+    assert old.superseded == {"by": "new", "why": "measured on the old bases."} and new.superseded is None
+    assert "**Superseded** by run `new`" in markdown.render(old, "report/")
+    assert "Superseded" not in markdown.render(new, "report/")
+    (results / "superseded.toml").write_text('[[run]]\nid = "old"\n')
+    with pytest.raises(UserError, match="needs id, by and why"):
+        superseded_runs(results)
+
+
+def test_the_committed_superseded_runs_exist_and_name_existing_runs():
+    from bench.report.load import superseded_runs
+
+    listed = superseded_runs(ROOT / "results")
+    latest = (ROOT / "results" / "latest").read_text().strip()
+    assert latest not in listed
+    for run_id, s in listed.items():
+        assert (ROOT / "results" / "runs" / run_id).is_dir() and (ROOT / "results" / "runs" / s["by"]).is_dir()

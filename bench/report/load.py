@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.errors import UserError
 from bench.store import COLUMNS, RESULTS_DIR, Run, find_run
 
 BASES_APP = "_bases"  # scenario "base" rows carry this app name (docs/CONTRACTS.md)
@@ -110,6 +111,11 @@ class RunData:
         return self.provenance.run_id
 
     @property
+    def superseded(self) -> dict | None:
+        """{"by": run id, "why": text} when the results folder's superseded.toml lists this run."""
+        return superseded_runs(Path(self.folder).parent.parent).get(Path(self.folder).name)
+
+    @property
     def apps(self) -> list[str]:
         return list(dict.fromkeys(self.cells["app"])) if len(self.cells) else sorted(
             set(self.samples["app"]) - {BASES_APP})
@@ -188,3 +194,26 @@ def load_run(which: str | Path | None = None, results_dir: str | Path | None = N
         samples.attrs["bandwidths"] = run.settings.bandwidths
     return RunData(folder=Path(folder), metadata=run.metadata, samples=samples, cells=cells,
                    provenance=prov)
+
+
+SUPERSEDED_FILE = "superseded.toml"
+
+
+def superseded_runs(results_dir: Path) -> dict[str, dict]:
+    """The runs a results folder marks as superseded (results/superseded.toml), by run id:
+    [[run]] entries with `id`, `by` (the run that replaces it) and `why`."""
+    import tomllib
+
+    path = Path(results_dir) / SUPERSEDED_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"{path} is not valid TOML ({e}); fix the line it names")
+    out = {}
+    for r in data.get("run", []):
+        if not {"id", "by", "why"} <= set(r):
+            raise UserError(f"{path}: each [[run]] needs id, by and why (got {sorted(r)})")
+        out[str(r["id"])] = {"by": str(r["by"]), "why": str(r["why"])}
+    return out
