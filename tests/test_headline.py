@@ -89,3 +89,14 @@ def test_the_report_of_another_run_leaves_readme_alone(tmp_path):
     root, results = _published(tmp_path, "20990101T000000Z")
     generate(load_run(results / "runs" / FIXTURE.name), None, results)
     assert "| The article says |" not in (root / "README.md").read_text()
+
+
+def test_many_claims_of_one_kind_are_tallied_and_a_wholly_untestable_row_gives_its_reason(run, evaluated):
+    c = load_claims_file()
+    t = headline.table(evaluated, c).set_index("The article says")
+    bases = t.loc["The base-image table's sizes"]
+    n_base = sum(x.get("headline") == "The base-image table's sizes" for x in c["claims"])
+    marks = [int(tok) for tok in bases["Verdict"].split() if tok.isdigit()]
+    assert sum(marks) == n_base and "of 10 hold" in bases["Measured here"]
+    python = next(i for i in t.index if i.startswith("Python Flask API"))
+    assert "–" not in t.loc[python, "Measured here"] and "python" in t.loc[python, "Measured here"].lower()

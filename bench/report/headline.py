@@ -66,21 +66,39 @@ def _measured_words(r) -> str:
     return text.split(": ", 1)[1] if ": " in text else "–"
 
 
+def _tally(label: str, group: list) -> dict:
+    """Many claims of one kind (the base-image table): how many hold, and the ones that do not."""
+    n = {v: sum(r.verdict == v for r in group) for v in MARK}
+    off = [f"{str(r.compared).removesuffix(' (stand-in)')} {r.verdict_text.removeprefix('off by ')}"
+           for r in group if r.verdict == claims_mod.OFF]
+    standin = any("stand-in" in str(r.measured) for r in group)
+    parts = [f"{n[claims_mod.HOLDS]} of {len(group)} hold" + (" on the stand-ins" if standin else "")]
+    if off:
+        parts.append("off: " + ", ".join(off))
+    verdict = " ".join(f"{MARK[v]} {n[v]}" for v in MARK if n[v])
+    return {"The article says": label, "Measured here": "; ".join(parts), "Verdict": verdict}
+
+
 def _row(label: str, group: list, by_id: dict) -> dict:
+    if len({by_id[r.id].get("kind") for r in group}) == 1 and len(group) > 3:
+        return _tally(label, group)
     if len(group) == 1:  # the label says the article's figure already
         r = group[0]
         return {"The article says": label, "Measured here": _measured_words(r),
                 "Verdict": f"{MARK[r.verdict]} {_verdict_words(r)}"}
-    sizes = [r for r in group if r.unit == "B"]
-    others = [r for r in group if r.unit != "B"]
+    sizes = [r for r in group if by_id[r.id].get("kind") == "app_size"]  # before → after, measured or not
+    others = [r for r in group if by_id[r.id].get("kind") != "app_size"]
 
     def joined(show) -> str:
         return ", ".join(x for x in [" → ".join(show(r) for r in sizes)] + [show(r) for r in others] if x)
 
-    measured = joined(lambda r: _value(r) or "–")
-    steps = [str(r.compared) for r in group if isinstance(r.compared, str) and "→" in r.compared]
-    if steps:
-        measured += f" ({steps[0]})"
+    if all(r.verdict == claims_mod.UNTESTABLE for r in group):
+        measured = _measured_words(group[0])  # the reason: e.g. the app was not in this run
+    else:
+        measured = joined(lambda r: _value(r) or "–")
+        steps = [str(r.compared) for r in group if isinstance(r.compared, str) and "→" in r.compared]
+        if steps:
+            measured += f" ({steps[0]})"
     verdict = ", ".join(f"{MARK[r.verdict]} {_part(r, by_id[r.id])}" for r in group)
     return {"The article says": f"{label}: {joined(_article)}", "Measured here": measured, "Verdict": verdict}
 
@@ -94,7 +112,7 @@ def table(evaluated: pd.DataFrame, claims: dict) -> pd.DataFrame:
         label = by_id.get(r.id, {}).get("headline")
         if label:
             groups.setdefault(label, []).append(r)
-    apps_first = sorted(groups.items(), key=lambda kv: len(kv[1]) == 1)  # stable: file order within each
+    apps_first = sorted(groups.items(), key=lambda kv: not 1 < len(kv[1]) <= 3)  # stable: file order within each
     rows = [_row(label, group, by_id) for label, group in apps_first]
     return pd.DataFrame(rows, columns=["The article says", "Measured here", "Verdict"])
 
