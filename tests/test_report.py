@@ -460,12 +460,31 @@ def test_time_by_phase_sums_the_cells_phases():
 
     class R:
         cells = pd.DataFrame({"phase_seconds": [{"builds": 60.0, "push_pull": 240.0}, {"builds": 60.0}, {}]})
+        metadata: dict = {}
 
     line = time_by_phase(R())
     assert "over the 2 cells" in line
     assert line.index("push and cold pulls 4 min 0 s (67%)") < line.index("builds (cold, warm, edit) 2 min 0 s (33%)")
+    assert "Outside the cells" not in line  # no wall time recorded: nothing to set the cells against
     R.cells = pd.DataFrame({"phase_seconds": [{}]})
     assert time_by_phase(R()) == ""
+
+
+def test_time_by_phase_names_the_wall_time_outside_the_cells():
+    import pandas as pd
+
+    from bench.report.markdown import time_by_phase
+
+    class R:
+        cells = pd.DataFrame({"phase_seconds": [{"builds": 60.0}, {"builds": 100.0}], "seconds": [70.0, 110.0]})
+        metadata = {"segments": [{"started_utc": "2026-12-01T10:00:00+00:00", "ended_utc": "2026-12-01T10:04:00+00:00"}]}
+
+    assert "Outside the cells, 1 min 0 s of the 4 min 0 s wall time" in time_by_phase(R())
+    R.metadata = {"segments": [{"started_utc": "2026-12-01T10:00:00+00:00", "ended_utc": "2026-12-01T10:03:30+00:00"}]}
+    assert "Outside the cells" not in time_by_phase(R())  # 30 s: not worth a sentence
+    R.metadata = {"segments": [{"started_utc": "2026-12-01T10:00:00+00:00", "ended_utc": "2026-12-01T10:05:00+00:00"}]}
+    R.cells = pd.DataFrame({"phase_seconds": [{"builds": 60.0}, {}], "seconds": [70.0, 110.0]})
+    assert "Outside the cells" not in time_by_phase(R())  # a cell without phases: its time is unaccounted
 
 
 def test_a_preview_written_elsewhere_leaves_the_published_report_alone(tmp_path):

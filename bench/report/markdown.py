@@ -255,7 +255,25 @@ def time_by_phase(run: RunData) -> str:
     whole = sum(totals.values())
     parts = ", ".join(f"{PHASES.get(k, k)} {fmt.duration(v)} ({v / whole:.0%})"
                       for k, v in sorted(totals.items(), key=lambda kv: -kv[1]))
-    return f"Where the time went, over the {timed} cells that recorded it: {parts}.\n\n"
+    outside = _outside_cells(run, c) if timed == len(c) else ""
+    return f"Where the time went, over the {timed} cells that recorded it: {parts}.{outside}\n\n"
+
+
+def _outside_cells(run: RunData, cells) -> str:
+    """The wall time no cell accounts for (this machine's limits probe, starting engines and the
+    registry, the reference bases after the cells, a cell set aside and measured again), when
+    every cell recorded its time; under a minute is not worth a sentence."""
+    from bench.report.load import wall_time
+
+    w = wall_time(run.metadata or {})
+    if w is None or "seconds" not in cells or cells["seconds"].isna().any():
+        return ""
+    outside = w[0] - float(cells["seconds"].sum())
+    if outside < 60:
+        return ""
+    return (f" Outside the cells, {fmt.duration(outside)} of the {fmt.duration(w[0])} wall time went to work no cell "
+            "records: measuring this machine's limits, starting engines and the registry, the reference bases "
+            "measured after the cells, and any cell set aside and measured again.")
 
 
 STABILITY_KINDS = {"build_wall_seconds": "{scenario} builds", "push_seconds": "pushes",
