@@ -36,11 +36,15 @@ report:
 	$(PY) -m bench report
 
 # Every committed run's report and charts from its stored measurements, the run results/latest
-# names last (it also writes results/REPORT.md and README's first screen). No engine needed.
+# names last (it also writes results/REPORT.md and README's first screen), then results/COMPARE.md:
+# the published run beside COMPARE_WITH, an independent quick run. No engine needed.
+COMPARE_WITH := 20261202T005744Z
+
 results:
 	@latest=$$(cat results/latest); \
 	for d in results/runs/*/; do r=$$(basename $$d); [ "$$r" = "$$latest" ] || $(PY) -m bench report $$r || exit 1; done; \
-	$(PY) -m bench report $$latest
+	$(PY) -m bench report $$latest && \
+	$(PY) -m bench compare $(COMPARE_WITH) $$latest --format markdown > results/COMPARE.md
 
 clean:
 	$(PY) -m bench clean

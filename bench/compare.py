@@ -139,6 +139,8 @@ class Comparison:
     status: dict[str, tuple[str, str]] = field(default_factory=dict)  # cell -> (status A, status B) when they differ
     violations: list[Violation] = field(default_factory=list)
     rule: str = RULE
+    conditions: list[str] = field(default_factory=list)  # how the two runs' measuring differs (conditions())
+    warmup_ratio: dict[str, tuple[float, int]] = field(default_factory=dict)  # run id -> warmup_ratio()
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,6 +199,20 @@ def _cells(data) -> dict[str, str]:
     return out
 
 
+def warmup_ratio(samples: pd.DataFrame) -> tuple[float, int] | None:
+    """How a run's warmup samples (the first of each kind, as a run without warmup measures
+    everything) compare with its measured medians: the median over timings of warmup median /
+    measured median, and over how many timings; None for a run without warmups."""
+    if "warmup" not in samples:
+        return None
+    s = samples[(samples["app"] != BASES_APP) & (samples["detail"] == "") & (samples["unit"] == "s")
+                & ~samples["metric"].isin(DERIVED_METRICS) & samples["value"].notna()]
+    flag = s["warmup"].astype(bool)
+    ratio = (s[flag].groupby(KEY)["value"].median() / s[~flag].groupby(KEY)["value"].median()).dropna()
+    ratio = ratio[ratio.map(math.isfinite)]
+    return (float(ratio.median()), len(ratio)) if len(ratio) else None
+
+
 def _groups(samples: pd.DataFrame) -> dict[tuple, list[float]]:
     return {k: list(g["value"]) for k, g in _comparable(samples).groupby(KEY, sort=True)}
 
@@ -223,7 +239,66 @@ def compare_runs(run_a: str | Path, run_b: str | Path, results_dir: str | Path |
     status = {c: (ca[c], cb[c]) for c in both if ca[c] != cb[c]}
     return Comparison(run_a=da.run_id, run_b=db.run_id, deltas=deltas,
                       added=sorted(c for c in cb if c not in ca), removed=sorted(c for c in ca if c not in cb),
-                      status=status, violations=violations)
+                      status=status, violations=violations, conditions=conditions(da.metadata, db.metadata),
+                      warmup_ratio={d.run_id: r for d in (da, db) if (r := warmup_ratio(d.samples))})
+
+
+# --------------------------------------------------------------------------------------------
+# Conditions: what differs in how the two runs were measured
+# --------------------------------------------------------------------------------------------
+LIMITS = (("gzip", "gzip_bytes_per_s"), ("unpigz", "unpigz_bytes_per_s"), ("disk write", "disk_write_bytes_per_s"))
+LIMIT_APART = 1.10  # measured limits count as different when the ranges are this far apart
+
+
+def _profile(meta: dict) -> str:
+    s = meta.get("settings") or {}
+    warm = f"{s['warmup']} warmup, " if s.get("warmup") else "no warmup, "
+    n = s.get("repeat", "?")
+    return f"{s.get('profile') or meta.get('profile') or '?'} ({warm}{n} repetition{'' if n == 1 else 's'})"
+
+
+def _segments(meta: dict) -> list[dict]:
+    return [s for s in meta.get("segments") or [] if isinstance(s, dict)] or [meta]
+
+
+def _machine(meta: dict) -> str:
+    seen = []
+    for seg in _segments(meta):
+        m = seg.get("machine") or meta.get("machine") or {}
+        text = (f"{m.get('cpu_model', '?')}, {m.get('cpus', '?')} CPUs, "
+                f"{(m.get('memory_bytes') or 0) / 2**30:.0f} GiB, kernel {m.get('kernel', '?')}")
+        if text not in seen:
+            seen.append(text)
+    return " / ".join(seen)
+
+
+def _engine(meta: dict) -> str:
+    return " / ".join(dict.fromkeys(str((seg.get("engine") or meta.get("engine") or {}).get("server", "?"))
+                                    for seg in _segments(meta)))
+
+
+def _limit_range(meta: dict, key: str) -> tuple[float, float] | None:
+    got = [float(seg["limits"][key]) for seg in _segments(meta)
+           if isinstance(seg.get("limits"), dict) and isinstance(seg["limits"].get(key), (int, float))]
+    return (min(got), max(got)) if got else None
+
+
+def _fmt_rate(r: tuple[float, float]) -> str:
+    lo, hi = (round(x / 1e6) for x in r)
+    return f"{lo} MB/s" if lo == hi else f"{lo}-{hi} MB/s"
+
+
+def conditions(meta_a: dict, meta_b: dict) -> list[str]:
+    """What differs in how run A and run B were measured (profile, machine, engine, and this
+    machine's measured gzip, unpigz and disk-write rates), "A vs B" each; [] when nothing does.
+    Timing differences between such runs measure these differences as well as the runs'."""
+    out = [f"{name}: {fa(meta_a)} vs {fa(meta_b)}" for name, fa in
+           (("profile", _profile), ("machine", _machine), ("engine", _engine)) if fa(meta_a) != fa(meta_b)]
+    for name, key in LIMITS:
+        ra, rb = _limit_range(meta_a, key), _limit_range(meta_b, key)
+        if ra and rb and (ra[0] > rb[1] * LIMIT_APART or rb[0] > ra[1] * LIMIT_APART):
+            out.append(f"{name}: {_fmt_rate(ra)} vs {_fmt_rate(rb)} (measured by each run's limits probe)")
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,6 +362,20 @@ def _summary(c: Comparison, shown: int) -> list[str]:
     lines = [f"sizes: {sum(d.delta > 0 for d in sizes)} bigger, {sum(d.delta < 0 for d in sizes)} smaller, "
              f"{sum(d.delta == 0 for d in sizes)} unchanged; image sizes within ±{SIZE_CLOSE_PCT:g}%: {close} of {len(images)}",
              "timings: " + ", ".join(f"{n} {v}" for v, n in count.items() if n or v in (SLOWER, FASTER, SAME, TOO_FEW))]
+    outside = [d for d in times if d.verdict == OUTSIDE]
+    if outside:
+        lines[-1] += (f" (B's median lower in {sum(d.delta < 0 for d in outside)}, "
+                      f"higher in {sum(d.delta > 0 for d in outside)} of those outside)")
+    ratios = [d.b / d.a for d in times if d.a > 0 and d.b > 0]
+    if ratios:
+        lines.append(f"B's timing medians over A's: {float(pd.Series(ratios).median()):.2f}× "
+                     f"(median over {len(ratios)} timings)")
+    for run, (r, n) in c.warmup_ratio.items():
+        lines.append(f"{run}'s warmups (the first sample of each kind) over its measured medians: {r:.2f}× "
+                     f"(median over {n} timings)")
+    if c.conditions and times:
+        lines.append(f"the runs were measured under different conditions ({len(c.conditions)} listed at the top): "
+                     "their timings differ by those as well as by the runs")
     if shown < len(c.deltas):
         lines.append(f"{len(c.deltas) - shown} unchanged rows not shown (--all shows them)")
     return lines
@@ -303,7 +392,9 @@ def render_text(c: Comparison, *, everything: bool = False) -> str:
     shown = _shown(c, everything)
     rows = [HEADER] + [_row(d) for d in shown]
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER) - 1)]
-    lines = [f"A = run {c.run_a}, B = run {c.run_b}", f"rule: {c.rule}", ""]
+    lines = [f"A = run {c.run_a}, B = run {c.run_b}", f"rule: {c.rule}"]
+    lines += ["measured under different conditions, A vs B:"] + [f"  {x}" for x in c.conditions] if c.conditions else []
+    lines += [""]
     for r in rows if shown else []:
         lines.append("  ".join(x.rjust(w) if i in (2, 3, 4) else x.ljust(w)
                                for i, (x, w) in enumerate(zip(r, widths))) + "  " + r[-1])
@@ -317,6 +408,8 @@ def render_markdown(c: Comparison, *, everything: bool = False) -> str:
     shown = _shown(c, everything)
     esc = lambda s: s.replace("|", "\\|")  # noqa: E731 - one cell of a table
     lines = [f"### bench compare: `{c.run_a}` → `{c.run_b}`", ""]
+    if c.conditions:
+        lines += ["Measured under different conditions, A vs B:", ""] + [f"- {esc(x)}" for x in c.conditions] + [""]
     if c.violations:
         lines += [f"**{len(c.violations)} threshold(s) exceeded**", ""] + [f"- {v.line()}" for v in c.violations] + [""]
     if shown:
@@ -339,6 +432,8 @@ def to_json(c: Comparison) -> dict:
 
     return {"run_a": c.run_a, "run_b": c.run_b, "rule": c.rule, "added": c.added, "removed": c.removed,
             "status_changed": {k: {"a": a, "b": b} for k, (a, b) in c.status.items()},
+            "conditions": c.conditions, "warmup_ratio": {k: {"ratio": r, "timings": n} for k, (r, n) in
+                                                         c.warmup_ratio.items()},
             "metrics": [one(d) for d in c.deltas],
             "violations": [{"threshold": v.threshold.spec, "cell": v.delta.cell, "metric": v.delta.label,
                             "line": v.line()} for v in c.violations]}

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.compare import (render_text, FASTER, OUTSIDE, SAME, SLOWER, TOO_FEW, WITHIN, compare_runs, median_ci, parse_threshold,
+from bench.compare import (conditions, render_text, warmup_ratio, FASTER, OUTSIDE, SAME, SLOWER, TOO_FEW, WITHIN, compare_runs, median_ci, parse_threshold,
                            render_markdown, timing_verdict)
 from bench.errors import UserError
 
@@ -259,3 +259,47 @@ def test_export_leaves_warmup_repetitions_out(tmp_path):
     assert main(["export", str(run), "-o", str(out)]) == 0
     b = next(x for x in json.loads(out.read_text())["benchmarks"] if x["fullname"] == "go/bloated::build_wall_seconds[cold]")
     assert 999.0 not in b["stats"]["data"] and b["stats"]["max"] < 999.0
+
+
+def _meta(cpu="AMD EPYC", profile="quick", warmup=0, repeat=1, server="26.1.5", gzip=23e6, disk=1.4e9):
+    seg = {"machine": {"cpu_model": cpu, "cpus": 2, "memory_bytes": 24 * 2**30, "kernel": "6.18"},
+           "engine": {"server": server}, "limits": {"gzip_bytes_per_s": gzip, "disk_write_bytes_per_s": disk}}
+    return {"settings": {"profile": profile, "warmup": warmup, "repeat": repeat}, "segments": [seg]}
+
+
+def test_conditions_name_what_differs_in_how_two_runs_were_measured():
+    assert conditions(_meta(), _meta(gzip=24e6)) == []  # limits a few percent apart are noise
+    got = conditions(_meta(), _meta(cpu="Intel Xeon", profile="standard", warmup=1, repeat=3, gzip=31e6))
+    assert got[0] == "profile: quick (no warmup, 1 repetition) vs standard (1 warmup, 3 repetitions)"
+    assert got[1].startswith("machine: AMD EPYC, 2 CPUs, 24 GiB") and "vs Intel Xeon" in got[1]
+    assert got[2].startswith("gzip: 23 MB/s vs 31 MB/s") and len(got) == 3
+    assert conditions(_meta(), _meta(server="27.0.1")) == ["engine: 26.1.5 vs 27.0.1"]
+    two = _meta(disk=3e8)
+    two["segments"].append(_meta(disk=1.2e9)["segments"][0])  # a resumed run: each segment's limits
+    assert conditions(_meta(disk=1.3e9), two) == []  # 1300 lies within 1.1 x 1200: not apart
+    assert conditions(_meta(disk=2e9), two) == ["disk write: 2000 MB/s vs 300-1200 MB/s (measured by each run's limits probe)"]
+
+
+def test_compare_prints_the_conditions_and_the_ratios(tmp_path):
+    def warm_and_fast(df):  # B: every timing halved, with warmups at twice its medians
+        t = df["unit"] == "s"
+        df.loc[t, "value"] = df.loc[t, "value"] / 2
+        warm = df[t & (df["detail"] == "")].assign(warmup=True, repetition=-1)
+        warm["value"] = warm["value"] * 2
+        return pd.concat([df, warm], ignore_index=True)
+
+    _copy_run(tmp_path, "A")
+    _copy_run(tmp_path, "B", warm_and_fast)
+    meta = json.loads((tmp_path / "runs" / "B" / "metadata.json").read_text())
+    meta.setdefault("machine", {})["cpu_model"] = "Some Other CPU"
+    meta.pop("segments", None)
+    (tmp_path / "runs" / "B" / "metadata.json").write_text(json.dumps(meta))
+    c = compare_runs("A", "B", tmp_path)
+    assert any(x.startswith("machine:") and "vs Some Other CPU" in x for x in c.conditions)
+    text = render_text(c)
+    assert "measured under different conditions, A vs B:" in text
+    assert "B's timing medians over A's: 0.50×" in text
+    assert "B's warmups (the first sample of each kind) over its measured medians: 2.00×" in text
+    assert "their timings differ by those as well as by the runs" in text
+    assert "Measured under different conditions" in render_markdown(c)
+    assert warmup_ratio(pd.read_csv(SMALL / "samples.csv", keep_default_na=False).assign(warmup=False)) is None

@@ -44,3 +44,13 @@ def test_bench_report_regenerates_the_published_run_byte_for_byte(tmp_path):
     assert (run_dir / "REPORT.md").read_bytes() == (committed / "REPORT.md").read_bytes()
     assert (repo / "results" / "REPORT.md").read_bytes() == (RESULTS / "REPORT.md").read_bytes()
     assert _block((repo / "README.md").read_text()) == _block((ROOT / "README.md").read_text())
+
+
+def test_results_compare_md_regenerates_from_the_two_runs_it_names():
+    from bench.compare import compare_runs, render_markdown
+
+    committed = (RESULTS / "COMPARE.md").read_text()
+    head = committed.splitlines()[0]  # "### bench compare: `A` → `B`"
+    run_a, run_b = head.split("`")[1], head.split("`")[3]
+    assert run_b == (RESULTS / "latest").read_text().strip(), "COMPARE.md sets another run than results/latest beside its comparison run"
+    assert render_markdown(compare_runs(run_a, run_b, RESULTS)) + "\n" == committed, "run `make results` and commit"
