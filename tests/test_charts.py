@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = {"standard": ROOT / "results" / "runs" / "20261127T085629Z",
         "quick": ROOT / "results" / "runs" / "20261127T064158Z",
         "quick on the layered bases": ROOT / "results" / "runs" / "20261202T005744Z",
+        "standard on the layered bases (published)": ROOT / "results" / "runs" / "20261205T171111Z",
         "fixture": ROOT / "tests" / "fixtures" / "run_small"}
 TOLERANCE_PX = 1.0  # boxes may touch, not overlap
 
