@@ -228,8 +228,11 @@ def test_local_registry_serves_then_leaves_nothing(tmp_path):
 @needs_binary
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_a_signal_stops_the_registry_and_removes_its_storage(tmp_path, sig):
+    # Ctrl-C as at a terminal: a child of a background shell job inherits SIGINT ignored,
+    # and Python then installs no KeyboardInterrupt handler, so the script restores it
     script = (
-        "import sys, time; sys.path.insert(0, sys.argv[1])\n"
+        "import signal, sys, time; sys.path.insert(0, sys.argv[1])\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "from bench.engine.registry import LocalRegistry\n"
         "with LocalRegistry(work_dir=sys.argv[2]) as r:\n"
         "    print(r.proc.pid, r.dir, flush=True)\n"
