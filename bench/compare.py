@@ -366,19 +366,27 @@ def _summary(c: Comparison, shown: int) -> list[str]:
     if outside:
         lines[-1] += (f" (B's median lower in {sum(d.delta < 0 for d in outside)}, "
                       f"higher in {sum(d.delta > 0 for d in outside)} of those outside)")
-    ratios = [d.b / d.a for d in times if d.a > 0 and d.b > 0]
-    if ratios:
-        lines.append(f"B's timing medians over A's: {float(pd.Series(ratios).median()):.2f}× "
-                     f"(median over {len(ratios)} timings)")
-    for run, (r, n) in c.warmup_ratio.items():
-        lines.append(f"{run}'s warmups (the first sample of each kind) over its measured medians: {r:.2f}× "
-                     f"(median over {n} timings)")
-    if c.conditions and times:
-        lines.append(f"the runs were measured under different conditions ({len(c.conditions)} listed at the top): "
-                     "their timings differ by those as well as by the runs")
+    lines += _timing_notes(c, times)
     if shown < len(c.deltas):
         lines.append(f"{len(c.deltas) - shown} unchanged rows not shown (--all shows them)")
     return lines
+
+
+def _timing_notes(c: Comparison, times: list[MetricDelta]) -> list[str]:
+    """How the timings compare as a whole: B's medians over A's, each run's warmups over its
+    medians, and a caveat when the runs were measured under different conditions."""
+    out = []
+    ratios = [d.b / d.a for d in times if d.a > 0 and d.b > 0]
+    if ratios:
+        out.append(f"B's timing medians over A's: {float(pd.Series(ratios).median()):.2f}× "
+                   f"(median over {len(ratios)} timings)")
+    for run, (r, n) in c.warmup_ratio.items():
+        out.append(f"{run}'s warmups (the first sample of each kind) over its measured medians: {r:.2f}× "
+                   f"(median over {n} timings)")
+    if c.conditions and times:
+        out.append(f"the runs were measured under different conditions ({len(c.conditions)} listed at the top): "
+                   "their timings differ by those as well as by the runs")
+    return out
 
 
 def _extras(c: Comparison) -> list[str]:
