@@ -44,7 +44,8 @@ results:
 	@latest=$$(cat results/latest); \
 	for d in results/runs/*/; do r=$$(basename $$d); [ "$$r" = "$$latest" ] || $(PY) -m bench report $$r || exit 1; done; \
 	$(PY) -m bench report $$latest && \
-	$(PY) -m bench compare $(COMPARE_WITH) $$latest --format markdown > results/COMPARE.md
+	$(PY) -m bench compare $(COMPARE_WITH) $$latest --format markdown > results/COMPARE.md.new && \
+	mv results/COMPARE.md.new results/COMPARE.md
 
 clean:
 	$(PY) -m bench clean

@@ -38,6 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import UserError
+from bench.limits import Limits
 from bench.stats import (BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, MIN_REPETITIONS, intervals_differ,  # noqa: F401
                          median_ci)
 
@@ -182,12 +183,18 @@ def timing_verdict(a: list[float], b: list[float]) -> tuple[str, tuple | None, t
 KEY = ["app", "variant", "scenario", "metric", "profile", "unit"]
 
 
+def _rows(samples: pd.DataFrame, units: set[str]) -> pd.DataFrame:
+    """The rows a comparison reads: the cells' own (not the reference bases'), without a
+    `detail`, of these units, measured (not derived) and with a value; warmups included."""
+    s = samples[(samples["app"] != BASES_APP) & (samples["detail"] == "")]
+    s = s[s["unit"].isin(units) & ~s["metric"].isin(DERIVED_METRICS)]
+    return s[s["value"].notna()]
+
+
 def _comparable(samples: pd.DataFrame) -> pd.DataFrame:
     if "warmup" in samples:  # warmup repetitions are kept in the data, never compared (as in the report)
         samples = samples[~samples["warmup"].astype(bool)]
-    s = samples[(samples["app"] != BASES_APP) & (samples["detail"] == "")]
-    s = s[s["unit"].isin(SIZE_UNITS | {"s"}) & ~s["metric"].isin(DERIVED_METRICS)]
-    return s[s["value"].notna()]
+    return _rows(samples, SIZE_UNITS | {"s"})
 
 
 def _cells(data) -> dict[str, str]:
@@ -205,8 +212,7 @@ def warmup_ratio(samples: pd.DataFrame) -> tuple[float, int] | None:
     measured median, and over how many timings; None for a run without warmups."""
     if "warmup" not in samples:
         return None
-    s = samples[(samples["app"] != BASES_APP) & (samples["detail"] == "") & (samples["unit"] == "s")
-                & ~samples["metric"].isin(DERIVED_METRICS) & samples["value"].notna()]
+    s = _rows(samples, {"s"})
     flag = s["warmup"].astype(bool)
     ratio = (s[flag].groupby(KEY)["value"].median() / s[~flag].groupby(KEY)["value"].median()).dropna()
     ratio = ratio[ratio.map(math.isfinite)]
@@ -278,8 +284,9 @@ def _engine(meta: dict) -> str:
 
 
 def _limit_range(meta: dict, key: str) -> tuple[float, float] | None:
-    got = [float(seg["limits"][key]) for seg in _segments(meta)
-           if isinstance(seg.get("limits"), dict) and isinstance(seg["limits"].get(key), (int, float))]
+    """The lowest and highest of one rate over the segments that measured this machine's limits."""
+    got = [float(v) for seg in _segments(meta) if (lim := Limits.from_json(seg.get("limits")))
+           if (v := getattr(lim, key)) is not None]
     return (min(got), max(got)) if got else None
 
 
@@ -292,8 +299,9 @@ def conditions(meta_a: dict, meta_b: dict) -> list[str]:
     """What differs in how run A and run B were measured (profile, machine, engine, and this
     machine's measured gzip, unpigz and disk-write rates), "A vs B" each; [] when nothing does.
     Timing differences between such runs measure these differences as well as the runs'."""
-    out = [f"{name}: {fa(meta_a)} vs {fa(meta_b)}" for name, fa in
-           (("profile", _profile), ("machine", _machine), ("engine", _engine)) if fa(meta_a) != fa(meta_b)]
+    described = [(name, fa(meta_a), fa(meta_b)) for name, fa in
+                 (("profile", _profile), ("machine", _machine), ("engine", _engine))]
+    out = [f"{name}: {a} vs {b}" for name, a, b in described if a != b]
     for name, key in LIMITS:
         ra, rb = _limit_range(meta_a, key), _limit_range(meta_b, key)
         if ra and rb and (ra[0] > rb[1] * LIMIT_APART or rb[0] > ra[1] * LIMIT_APART):

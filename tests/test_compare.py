@@ -16,6 +16,7 @@ from bench.cli import main
 from bench.compare import (conditions, render_text, warmup_ratio, FASTER, OUTSIDE, SAME, SLOWER, TOO_FEW, WITHIN, compare_runs, median_ci, parse_threshold,
                            render_markdown, timing_verdict)
 from bench.errors import UserError
+from bench.limits import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
@@ -262,8 +263,11 @@ def test_export_leaves_warmup_repetitions_out(tmp_path):
 
 
 def _meta(cpu="AMD EPYC", profile="quick", warmup=0, repeat=1, server="26.1.5", gzip=23e6, disk=1.4e9):
+    limits = Limits(sample="tar of /usr/lib", sample_bytes=10**8, compressed_bytes=4 * 10**7, gzip_bytes_per_s=gzip,
+                    gunzip_bytes_per_s=1e8, unpigz_bytes_per_s=None, unpigz="", disk_write_bytes_per_s=disk,
+                    disk_dir="/tmp", seconds=7.0)
     seg = {"machine": {"cpu_model": cpu, "cpus": 2, "memory_bytes": 24 * 2**30, "kernel": "6.18"},
-           "engine": {"server": server}, "limits": {"gzip_bytes_per_s": gzip, "disk_write_bytes_per_s": disk}}
+           "engine": {"server": server}, "limits": limits.to_json()}
     return {"settings": {"profile": profile, "warmup": warmup, "repeat": repeat}, "segments": [seg]}
 
 
