@@ -142,6 +142,7 @@ class Comparison:
     rule: str = RULE
     conditions: list[str] = field(default_factory=list)  # how the two runs' measuring differs (conditions())
     warmup_ratio: dict[str, tuple[float, int]] = field(default_factory=dict)  # run id -> warmup_ratio()
+    standin: list[str] = field(default_factory=list)  # the runs whose images are built on local stand-in bases
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,7 +247,8 @@ def compare_runs(run_a: str | Path, run_b: str | Path, results_dir: str | Path |
     return Comparison(run_a=da.run_id, run_b=db.run_id, deltas=deltas,
                       added=sorted(c for c in cb if c not in ca), removed=sorted(c for c in ca if c not in cb),
                       status=status, violations=violations, conditions=conditions(da.metadata, db.metadata),
-                      warmup_ratio={d.run_id: r for d in (da, db) if (r := warmup_ratio(d.samples))})
+                      warmup_ratio={d.run_id: r for d in (da, db) if (r := warmup_ratio(d.samples))},
+                      standin=[d.run_id for d in (da, db) if d.provenance.standin])
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,6 +399,16 @@ def _timing_notes(c: Comparison, times: list[MetricDelta]) -> list[str]:
     return out
 
 
+def standin_label(c: Comparison) -> str:
+    """The stand-in label every table of sizes built on stand-in bases carries; "" for none."""
+    if not c.standin:
+        return ""
+    from bench.report.claims import STANDIN_NOTE
+
+    runs = " and ".join(dict.fromkeys(c.standin))
+    return f"stand-in bases: the images of {runs} are {STANDIN_NOTE}, so their sizes are not upstream's"
+
+
 def _extras(c: Comparison) -> list[str]:
     out = [f"added (only in {c.run_b}): {x}" for x in c.added]
     out += [f"removed (only in {c.run_a}): {x}" for x in c.removed]
@@ -409,6 +421,7 @@ def render_text(c: Comparison, *, everything: bool = False) -> str:
     rows = [HEADER] + [_row(d) for d in shown]
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER) - 1)]
     lines = [f"A = run {c.run_a}, B = run {c.run_b}", f"rule: {c.rule}"]
+    lines += [standin_label(c).upper()] if c.standin else []
     lines += ["measured under different conditions, A vs B:"] + [f"  {x}" for x in c.conditions] if c.conditions else []
     lines += [""]
     for r in rows if shown else []:
@@ -424,6 +437,7 @@ def render_markdown(c: Comparison, *, everything: bool = False) -> str:
     shown = _shown(c, everything)
     esc = lambda s: s.replace("|", "\\|")  # noqa: E731 - one cell of a table
     lines = [f"### bench compare: `{c.run_a}` → `{c.run_b}`", ""]
+    lines += [f"**{standin_label(c)}**", ""] if c.standin else []
     if c.conditions:
         lines += ["Measured under different conditions, A vs B:", ""] + [f"- {esc(x)}" for x in c.conditions] + [""]
     if c.violations:
@@ -448,7 +462,7 @@ def to_json(c: Comparison) -> dict:
 
     return {"run_a": c.run_a, "run_b": c.run_b, "rule": c.rule, "added": c.added, "removed": c.removed,
             "status_changed": {k: {"a": a, "b": b} for k, (a, b) in c.status.items()},
-            "conditions": c.conditions, "warmup_ratio": {k: {"ratio": r, "timings": n} for k, (r, n) in
+            "standin": c.standin, "conditions": c.conditions, "warmup_ratio": {k: {"ratio": r, "timings": n} for k, (r, n) in
                                                          c.warmup_ratio.items()},
             "metrics": [one(d) for d in c.deltas],
             "violations": [{"threshold": v.threshold.spec, "cell": v.delta.cell, "metric": v.delta.label,

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.compare import (conditions, render_text, warmup_ratio, FASTER, OUTSIDE, SAME, SLOWER, TOO_FEW, WITHIN, compare_runs, median_ci, parse_threshold,
+from bench.compare import (conditions, render_text, standin_label, warmup_ratio, FASTER, OUTSIDE, SAME, SLOWER, TOO_FEW, WITHIN, compare_runs, median_ci, parse_threshold,
                            render_markdown, timing_verdict)
 from bench.errors import UserError
 from bench.limits import Limits
@@ -307,3 +307,28 @@ def test_compare_prints_the_conditions_and_the_ratios(tmp_path):
     assert "their timings differ by those as well as by the runs" in text
     assert "Measured under different conditions" in render_markdown(c)
     assert warmup_ratio(pd.read_csv(SMALL / "samples.csv", keep_default_na=False).assign(warmup=False)) is None
+
+
+def test_sizes_on_stand_in_bases_are_labelled_and_upstream_ones_are_not(tmp_path):
+    def upstream(df):
+        df["standin"] = False
+        return df
+
+    _copy_run(tmp_path, "A")  # the fixture's images are built on stand-ins
+    _copy_run(tmp_path, "UP", upstream)
+    meta = json.loads((tmp_path / "runs" / "UP" / "metadata.json").read_text())
+    for base in meta["bases"].values():
+        base["standin"] = False
+    (tmp_path / "runs" / "UP" / "metadata.json").write_text(json.dumps(meta))
+    cells_file = tmp_path / "runs" / "UP" / "cells.json"
+    cells = json.loads(cells_file.read_text())
+    for cell in cells:
+        cell["standin"] = False
+    cells_file.write_text(json.dumps(cells))
+
+    mixed = compare_runs("UP", "A", tmp_path)
+    assert mixed.standin == ["A"]
+    assert "stand-in bases: the images of A are built with local stand-in bases" in render_markdown(mixed)
+    assert standin_label(mixed).upper() in render_text(mixed)
+    clean = compare_runs("UP", "UP", tmp_path)
+    assert clean.standin == [] and "stand-in" not in render_markdown(clean) + render_text(clean)
